@@ -1,0 +1,5 @@
+"""The `.sgm` file format (docs/format.md): bytes only, no knowledge of the runtime."""
+from .reader import FormatError, read_model, read_metadata
+from .writer import write_model, model_bytes
+
+__all__ = ["FormatError", "read_model", "read_metadata", "write_model", "model_bytes"]

@@ -1,0 +1,78 @@
+/* sparsegate runtime: the flat C ABI shared by every host (JS, CPython/wasmtime, Pyodide).
+ *
+ * Conventions:
+ * - Pointers are wasm32 addresses; counts are 32-bit; 64-bit quantities are doubles so that
+ *   every host reads them without BigInt.
+ * - A function that can fail returns NULL or a non-zero code and leaves a message in
+ *   sg_last_error() naming the file section, node, tensor or shape at fault. It never traps.
+ * - The model bytes passed to sg_model_load stay owned by the caller and must outlive the
+ *   model: constant tensors are used in place (zero copy). Allocate them with sg_alloc, which
+ *   returns 64-byte aligned memory.
+ */
+#ifndef SPARSEGATE_H
+#define SPARSEGATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sg_model sg_model;
+typedef struct sg_session sg_session;
+
+#define SG_OK 0
+#define SG_ERR_FORMAT 1   /* the file is malformed, truncated or corrupt */
+#define SG_ERR_UNSUPPORTED 2 /* op, dtype or attribute this runtime does not know */
+#define SG_ERR_INVALID 3  /* a bad argument from the host (index, size) */
+#define SG_ERR_MEMORY 4   /* allocation failed */
+
+int sg_version(void); /* major * 10000 + minor * 100 + patch */
+const char* sg_last_error(void);
+
+void* sg_alloc(uint32_t size); /* 64-byte aligned; NULL when out of memory */
+void sg_free(void* ptr);
+
+/* Model: parsed and fully validated file. NULL on error (see sg_last_error). */
+sg_model* sg_model_load(const uint8_t* data, uint32_t size);
+void sg_model_free(sg_model* model);
+const char* sg_model_metadata(const sg_model* model); /* the META JSON, NUL-terminated */
+uint32_t sg_model_metadata_size(const sg_model* model);
+
+/* Session: planned memory and packed weights for one model; run it many times. */
+sg_session* sg_session_create(const sg_model* model);
+void sg_session_free(sg_session* session);
+
+int sg_session_input_count(const sg_session* s);
+const char* sg_session_input_name(const sg_session* s, int index);
+int sg_session_input_rank(const sg_session* s, int index);
+int sg_session_input_dim(const sg_session* s, int index, int axis);
+float* sg_session_input_data(sg_session* s, int index); /* write numel floats here */
+
+int sg_session_output_count(const sg_session* s);
+const char* sg_session_output_name(const sg_session* s, int index);
+int sg_session_output_rank(const sg_session* s, int index);
+int sg_session_output_dim(const sg_session* s, int index, int axis);
+const float* sg_session_output_data(const sg_session* s, int index); /* valid until next run */
+
+int sg_session_run(sg_session* s); /* SG_OK or an error code */
+
+/* Gating knob: 0 = dense (bit-identical to an ungated run); 1 = every gated layer at its
+ * calibrated sparsity. Models without gates ignore it. */
+int sg_session_set_gate(sg_session* s, float gate);
+
+/* Statistics of the last run. */
+double sg_session_macs_dense(const sg_session* s);
+double sg_session_macs_executed(const sg_session* s);
+int sg_session_node_count(const sg_session* s);
+const char* sg_session_node_name(const sg_session* s, int node);
+const char* sg_session_node_op(const sg_session* s, int node);
+double sg_session_node_macs_dense(const sg_session* s, int node);
+double sg_session_node_macs_executed(const sg_session* s, int node);
+uint32_t sg_session_arena_bytes(const sg_session* s); /* activation memory planned */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

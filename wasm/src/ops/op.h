@@ -1,0 +1,55 @@
+// One op = one OpDef in ops/registry.cpp, implemented in one file of ops/.
+// prepare: runs once per session; checks every shape and attribute against the tensors it is
+//   given (the file is untrusted), computes MACs, and may allocate packed weights or other
+//   per-node state. Returns false with ctx.fail(...) on any problem.
+// run: executes the node; it never fails (everything that could fail was checked in prepare).
+#pragma once
+#include <string>
+#include <vector>
+#include "../graph.h"
+
+namespace sg {
+
+struct NodeState {               // per-node, per-session state owned by the session
+  virtual ~NodeState() {}
+};
+
+struct OpCtx {
+  const Model* model = nullptr;
+  const Node* node = nullptr;
+  // Buffers by input/output position, valid in run (in prepare only constants are non-null).
+  std::vector<const float*> in;  // nullptr for an absent optional input
+  std::vector<float*> out;
+  NodeState* state = nullptr;    // what prepare stored with set_state
+  // Filled by prepare:
+  double macs = 0;               // multiply-accumulates of one dense run of this node
+  // Gating (later): fraction of output channels this run may skip; 0 = dense.
+  float gate = 0;
+  double macs_executed = 0;      // set by run when it differs from macs (gated kernels)
+
+  std::string* error = nullptr;
+  std::vector<NodeState*>* owned_states = nullptr;
+
+  const Tensor& input(int i) const { return model->tensors[node->inputs[i]]; }
+  const Tensor& output(int i) const { return model->tensors[node->outputs[i]]; }
+  int input_count() const { return (int)node->inputs.size(); }
+  int output_count() const { return (int)node->outputs.size(); }
+  bool has_input(int i) const { return i < input_count() && node->inputs[i] >= 0; }
+  // Constant data of input i as floats (nullptr if not an f32 constant).
+  const float* constant_f32(int i) const;
+
+  bool fail(const char* fmt, ...); // sets "<op> node '<name>': <message>", returns false
+  void set_state(NodeState* s);
+};
+
+struct OpDef {
+  const char* name;
+  bool (*prepare)(OpCtx& ctx);
+  void (*run)(OpCtx& ctx);
+};
+
+const OpDef* op_find(const std::string& name); // nullptr when unknown
+int op_count();
+const OpDef& op_at(int index);
+
+} // namespace sg

@@ -1,0 +1,24 @@
+#include "op.h"
+#include "registry.h"
+
+namespace sg {
+
+#define SG_DECLARE(N) bool prepare_##N(OpCtx&); void run_##N(OpCtx&);
+SG_OPS(SG_DECLARE)
+#undef SG_DECLARE
+
+static const OpDef kOps[] = {
+#define SG_ENTRY(N) {#N, prepare_##N, run_##N},
+    SG_OPS(SG_ENTRY)
+#undef SG_ENTRY
+};
+
+const OpDef* op_find(const std::string& name) {
+  for (const OpDef& op : kOps)
+    if (name == op.name) return &op;
+  return nullptr;
+}
+int op_count() { return (int)(sizeof(kOps) / sizeof(kOps[0])); }
+const OpDef& op_at(int index) { return kOps[index]; }
+
+} // namespace sg
