@@ -11,6 +11,7 @@ import zlib
 
 import numpy as np
 
+from ..errors import ModelFormatError
 from ..ir import DTYPE_CODES, Graph, Node, TensorInfo
 from .layout import (ALIGN, ATTR_FLOATS, ATTR_INTS, ATTR_STRING, FLAG_REQUIRED, HEADER,
                      KIND_CONSTANT, KIND_INPUT, MAGIC, MAX_RANK, MAX_SECTIONS, MAX_STR, SECTION,
@@ -20,7 +21,7 @@ _DTYPES = {code: dt for dt, code in DTYPE_CODES.items()}
 KNOWN_SECTIONS = {b"META", b"GRPH", b"DATA"}
 
 
-class FormatError(ValueError):
+class FormatError(ModelFormatError):
     """The bytes are not a valid `.sgm` file; the message says where and why."""
 
 

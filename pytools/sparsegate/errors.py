@@ -1,0 +1,27 @@
+"""Typed errors. Every message names the file, op, node, tensor or shape at fault."""
+
+
+class SparsegateError(Exception):
+    """Base class of every error sparsegate raises on bad input."""
+
+
+class ModelFormatError(SparsegateError, ValueError):
+    """An `.sgm` file is malformed, truncated or corrupt."""
+
+
+class UnsupportedError(SparsegateError):
+    """An ONNX model uses ops, dtypes or attributes sparsegate cannot convert.
+
+    `problems` lists every one found, as (node name, op type, reason)."""
+
+    def __init__(self, message: str, problems: list[tuple[str, str, str]] | None = None):
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class RuntimeFailure(SparsegateError):
+    """The runtime refused a model or an input (message from sg_last_error)."""
+
+
+class InputError(SparsegateError, ValueError):
+    """A user-supplied input (array, image, calibration data) has the wrong shape or kind."""
