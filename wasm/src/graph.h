@@ -12,10 +12,13 @@ namespace sg {
 
 enum DType : uint8_t { DT_F32 = 1, DT_I8 = 3, DT_I32 = 6, DT_I64 = 7, DT_F16 = 10 };
 size_t dtype_size(uint8_t dtype); // 0 for an unknown dtype
+const char* dtype_name(uint8_t dtype); // "float32", …, "unknown"
 
 enum TensorKind : uint16_t { TK_ACTIVATION = 0, TK_CONSTANT = 1, TK_INPUT = 2 };
 
 constexpr int kMaxRank = 8;
+// Loader limits: every dim fits an int (hosts read dims as int), every numel fits 2^40.
+constexpr int64_t kMaxDim = 0x7FFFFFFF;
 
 struct Shape {
   int rank = 0;

@@ -1,0 +1,213 @@
+"""The `sparsegate` command line: convert, inspect, run, demo."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from .errors import SparsegateError
+
+
+def _parse_shapes(items: list[str] | None) -> dict[str, list[int]] | None:
+    if not items:
+        return None
+    shapes = {}
+    for item in items:
+        name, sep, dims = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            shapes[name] = [int(d) for d in dims.split(",")]
+        except ValueError:
+            raise SparsegateError(f"--input-shape '{item}': expected NAME=D0,D1,… (e.g. input=1,3,224,224)")
+    return shapes
+
+
+def _resolve_source(src: str) -> tuple[Path, dict]:
+    """A path to an .onnx file, or a model zoo name (then its metadata comes along)."""
+    from . import zoo
+    if not os.path.exists(src) and src in zoo.names():
+        return zoo.fetch(src), zoo.info(src)
+    if not os.path.exists(src):
+        raise SparsegateError(f"{src}: no such file (and not a zoo model: {', '.join(zoo.names())})")
+    return Path(src), {}
+
+
+def cmd_convert(args) -> int:
+    from .convert import convert
+    src, meta = _resolve_source(args.model)
+    out = Path(args.output or src.with_suffix(".sgm").name)
+    if out.resolve() == src.resolve():
+        raise SparsegateError(f"{out}: output would overwrite the input model")
+    if out.exists() and not args.force:
+        raise SparsegateError(f"{out} exists; pass --force to overwrite it")
+    if args.metadata:
+        meta = {**meta, **json.loads(Path(args.metadata).read_text())}
+    t0 = time.perf_counter()
+    graph = convert(src, out, input_shapes=_parse_shapes(args.input_shape), metadata=meta)
+    print(f"{src} -> {out}: {len(graph.nodes)} nodes, {out.stat().st_size / 1e6:.2f} MB "
+          f"in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _load_graph(path: str):
+    if path.endswith(".onnx") or not os.path.exists(path):
+        from .onnx_import import import_onnx
+        src, _ = _resolve_source(path)
+        return import_onnx(src)
+    from .format import read_model
+    return read_model(Path(path).read_bytes(), path)
+
+
+def cmd_inspect(args) -> int:
+    from collections import Counter
+    from .macs import node_macs
+    graph = _load_graph(args.model)
+    rows = []
+    for node in graph.nodes:
+        params = sum(graph.tensors[i].data.size for i in node.inputs if i and graph.tensors[i].is_constant)
+        rows.append({"name": node.name, "op": node.op, "output": list(graph.tensors[node.outputs[0]].shape),
+                     "params": int(params), "macs": int(node_macs(graph, node))})
+    constants = [{"name": t.name, "dtype": str(t.data.dtype), "shape": list(t.shape), "bytes": int(t.data.nbytes)}
+                 for t in graph.tensors.values() if t.is_constant]
+    summary = {
+        "inputs": [{"name": n, "shape": list(graph.tensors[n].shape)} for n in graph.inputs],
+        "outputs": [{"name": n, "shape": list(graph.tensors[n].shape)} for n in graph.outputs],
+        "ops": dict(Counter(n.op for n in graph.nodes)),
+        "nodes": len(graph.nodes), "params": sum(r["params"] for r in rows),
+        "macs": sum(r["macs"] for r in rows), "weight_bytes": sum(c["bytes"] for c in constants),
+    }
+    if args.json:
+        print(json.dumps({"summary": summary, "nodes": rows, "constants": constants}, indent=1))
+        return 0
+    print(f"{args.model}")
+    for key in ("inputs", "outputs"):
+        for t in summary[key]:
+            print(f"  {key[:-1]:6} {t['name']} {t['shape']}")
+    print(f"  {summary['nodes']} nodes, {summary['params']:,} parameters, {summary['macs'] / 1e6:,.1f} M MACs, "
+          f"{summary['weight_bytes'] / 1e6:.2f} MB of weights")
+    print("  ops: " + ", ".join(f"{op}×{n}" for op, n in sorted(summary["ops"].items())))
+    print(f"\n  {'node':40} {'op':18} {'output':22} {'params':>10} {'MACs':>14}")
+    for r in rows:
+        print(f"  {r['name'][:40]:40} {r['op']:18} {str(r['output']):22} {r['params']:>10,} {r['macs']:>14,}")
+    if args.tensors:
+        print(f"\n  {'constant':50} {'dtype':8} {'shape':22} {'bytes':>12}")
+        for c in constants:
+            print(f"  {c['name'][:50]:50} {c['dtype']:8} {str(c['shape']):22} {c['bytes']:>12,}")
+    return 0
+
+
+def _describe(meta: dict, outputs: dict, image_info, top: int) -> list[str]:
+    """Human-readable result lines from the model's metadata (task, labels, postprocess)."""
+    import numpy as np
+    from . import detect
+    task = meta.get("task")
+    first = next(iter(outputs.values()))
+    if task == "classification":
+        logits = np.asarray(first).reshape(-1).astype(np.float64)
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
+        labels = meta.get("labels") or [str(i) for i in range(len(probs))]
+        return [f"{probs[i]:6.3f}  {labels[i]}  (class {i})" for i in np.argsort(-probs)[:top]]
+    if task == "detection":
+        found = detect.decode(meta, outputs, image_info)
+        return [f"{d['score']:6.3f}  {d['label']}  box {[round(v, 1) for v in d['box']]}" for d in found] or ["nothing found"]
+    return [f"{name}: shape {list(np.asarray(v).shape)}, first values {np.asarray(v).reshape(-1)[:5]}"
+            for name, v in outputs.items()]
+
+
+def _run_model(sgm: Path, image_arg: str | None, top: int, as_json: bool) -> int:
+    import numpy as np
+    from . import images
+    from .runtime import Session
+    sess = Session(str(sgm))
+    meta = sess.metadata
+    name = sess.inputs[0]["name"]
+    if image_arg is None or image_arg.endswith(".npy"):
+        if image_arg is None:
+            raise SparsegateError("pass --input IMAGE (a photo, or a .npy array of the input's shape)")
+        x, info = np.load(image_arg).astype(np.float32), None
+    else:
+        if "preprocess" not in meta:
+            raise SparsegateError(f"{sgm}: no preprocessing in its metadata; pass a .npy input instead")
+        x, info = images.preprocess(images.load_image(image_arg), meta["preprocess"])
+    t0 = time.perf_counter()
+    outputs = sess.run({name: x})
+    ms = (time.perf_counter() - t0) * 1e3
+    lines = _describe(meta, outputs, info, top)
+    if as_json:
+        print(json.dumps({"model": str(sgm), "input": image_arg, "ms": ms, "results": lines}))
+    else:
+        print(f"{sgm.name} on {image_arg} ({ms:.1f} ms in wasm, {sess.stats()['macs_executed'] / 1e6:.1f} M MACs):")
+        for line in lines:
+            print("  " + line)
+    return 0
+
+
+def cmd_run(args) -> int:
+    return _run_model(Path(args.model), args.input, args.top, args.json)
+
+
+def cmd_demo(args) -> int:
+    """MobileNetV2 (real ImageNet weights) on a real photo, end to end through the wasm runtime."""
+    from . import images, zoo
+    from .convert import convert
+    sgm = zoo.cache_dir() / "mobilenetv2.sgm"
+    onnx_path = zoo.fetch("mobilenetv2")
+    if not sgm.exists() or sgm.stat().st_mtime < onnx_path.stat().st_mtime:
+        print(f"converting {onnx_path.name} -> {sgm}")
+        convert(onnx_path, sgm, metadata=zoo.info("mobilenetv2"))
+    photo = zoo.cache_dir() / "chelsea.png"
+    if not photo.exists():
+        images.save_image(images.sample_images()["chelsea"], photo)
+    return _run_model(sgm, str(photo), 5, False)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sparsegate", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("convert", help="convert an ONNX model (or a zoo name) to .sgm")
+    c.add_argument("model", help="path to .onnx, or a zoo name (mobilenetv2, blazeface, yolov8n, fashion_cnn)")
+    c.add_argument("-o", "--output", help="output .sgm path (default: the model's name with .sgm)")
+    c.add_argument("--input-shape", action="append", metavar="NAME=D0,D1,…",
+                   help="fix a dynamic input shape (repeatable)")
+    c.add_argument("--metadata", metavar="JSON_FILE", help="extra metadata (labels, preprocess) to embed")
+    c.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    c.set_defaults(func=cmd_convert)
+
+    i = sub.add_parser("inspect", help="ops, parameters, MACs and bytes of an .sgm or .onnx model")
+    i.add_argument("model")
+    i.add_argument("--tensors", action="store_true", help="also list every constant tensor and its bytes")
+    i.add_argument("--json", action="store_true", help="machine-readable output")
+    i.set_defaults(func=cmd_inspect)
+
+    r = sub.add_parser("run", help="run an .sgm model on an image (preprocessing from its metadata)")
+    r.add_argument("model")
+    r.add_argument("--input", "-i", help="image file, or .npy array of the input's shape")
+    r.add_argument("--top", type=int, default=5, help="how many classes to print (classification)")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(func=cmd_run)
+
+    d = sub.add_parser("demo", help="MobileNetV2 on a real photo, through the wasm runtime")
+    d.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SparsegateError as e:
+        print(f"sparsegate {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as e:
+        print(f"sparsegate {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

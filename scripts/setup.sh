@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs everything the demo and the tests need on a fresh Debian machine, then builds the
+# runtime. Safe to run again: each step checks before it installs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v emcc >/dev/null || need_apt+=(emscripten)
+command -v chromium >/dev/null || need_apt+=(chromium)
+command -v node >/dev/null || need_apt+=(nodejs)
+[ -e /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] || need_apt+=(dataset-fashion-mnist)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# torch (CPU) exports MobileNetV2 from its published weights; pinned to the wheel on disk.
+if ! python3 -c "import sparsegate, onnxruntime, wasmtime, skimage, playwright, torch" 2>/dev/null; then
+  echo "setup: installing Python packages"
+  python3 -m pip install -q --disable-pip-version-check -e ".[test]" "torch==2.13.0"
+fi
+
+make --no-print-directory wasm

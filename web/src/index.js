@@ -1,0 +1,401 @@
+// sparsegate: run `.sgm` models with the standalone `sparsegate.wasm` runtime in browsers and
+// Node. No glue code: the module is instantiated here against the flat C ABI of
+// wasm/include/sparsegate.h. Each Session owns one wasm instance (its own memory), so a
+// released or trapped session never disturbs another; compiled modules are shared.
+
+const DEFAULT_WASM = new URL("./sparsegate.wasm", import.meta.url);
+const IS_NODE = typeof process !== "undefined" && !!process.versions?.node
+  && typeof window === "undefined";
+const ERROR_CODES = { 1: "format", 2: "unsupported", 3: "invalid", 4: "memory" };
+const utf8 = new TextDecoder("utf-8");
+
+/** Every failure of this package: `code` is "format" | "unsupported" | "invalid" | "memory"
+ * (from the runtime), "input" (a bad feed), "io" (reading a file or URL), "trap" (the
+ * runtime aborted; the session is unusable), "released" or "backend". */
+export class SparsegateError extends Error {
+  constructor(message, code = "invalid") {
+    super(message);
+    this.name = "SparsegateError";
+    this.code = code;
+  }
+}
+
+// ---------------------------------------------------------------- loading bytes and modules
+
+function isUrlLike(s) {
+  return /^(https?|blob|data):/i.test(s);
+}
+
+/** Bytes of a model or wasm file given as bytes, a URL, a Response, a Blob or (Node) a path. */
+async function readBytes(src, what) {
+  if (src instanceof Uint8Array) return src;
+  if (src instanceof ArrayBuffer) return new Uint8Array(src);
+  if (ArrayBuffer.isView(src)) return new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
+  if (typeof Response !== "undefined" && src instanceof Response) return responseBytes(src, what);
+  if (typeof Blob !== "undefined" && src instanceof Blob) return new Uint8Array(await src.arrayBuffer());
+  const url = src instanceof URL ? src : null;
+  if (typeof src !== "string" && !url) {
+    throw new SparsegateError(`${what}: expected bytes, a URL or a path, got ${typeof src}`, "input");
+  }
+  if (IS_NODE && (url ? url.protocol === "file:" : !isUrlLike(src))) {
+    const { readFile } = await import("node:fs/promises");
+    const { fileURLToPath } = await import("node:url");
+    const path = url ? fileURLToPath(url) : src.startsWith("file:") ? fileURLToPath(src) : src;
+    try {
+      const buf = await readFile(path);
+      return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    } catch (e) {
+      throw new SparsegateError(`${what}: cannot read ${path}: ${e.message}`, "io");
+    }
+  }
+  let response;
+  try {
+    response = await fetch(src);
+  } catch (e) {
+    throw new SparsegateError(`${what}: cannot fetch ${src}: ${e.message}`, "io");
+  }
+  return responseBytes(response, what);
+}
+
+async function responseBytes(response, what) {
+  if (!response.ok) {
+    throw new SparsegateError(`${what}: ${response.url || "fetch"} answered ${response.status}`, "io");
+  }
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+const moduleCache = new Map(); // URL string -> Promise<WebAssembly.Module>
+
+async function compileFromUrl(url) {
+  const canStream = !IS_NODE || url.protocol !== "file:";
+  if (canStream && typeof WebAssembly.compileStreaming === "function") {
+    let response;
+    try {
+      response = await fetch(url);
+    } catch (e) {
+      throw new SparsegateError(`wasm: cannot fetch ${url}: ${e.message}`, "io");
+    }
+    if (!response.ok) throw new SparsegateError(`wasm: ${url} answered ${response.status}`, "io");
+    try {
+      return await WebAssembly.compileStreaming(response.clone());
+    } catch {
+      // Served without `application/wasm` (or streaming unsupported): compile from bytes.
+      return WebAssembly.compile(await responseBytes(response, "wasm"));
+    }
+  }
+  return WebAssembly.compile(await readBytes(url, "wasm"));
+}
+
+/** The compiled runtime for `src` (URL, path, bytes or a WebAssembly.Module), cached by URL. */
+function wasmModule(src = DEFAULT_WASM) {
+  if (src instanceof WebAssembly.Module) return Promise.resolve(src);
+  if (typeof src === "string" || src instanceof URL) {
+    const url = src instanceof URL ? src
+      : IS_NODE && !isUrlLike(src) && !src.startsWith("file:") ? null : new URL(src, globalThis.location?.href);
+    const key = url ? url.href : `path:${src}`;
+    if (!moduleCache.has(key)) {
+      const p = url ? compileFromUrl(url) : readBytes(src, "wasm").then((b) => WebAssembly.compile(b));
+      p.catch(() => moduleCache.delete(key));
+      moduleCache.set(key, p);
+    }
+    return moduleCache.get(key);
+  }
+  return readBytes(src, "wasm").then((b) => WebAssembly.compile(b));
+}
+
+/** Imports for the standalone build: the memory-growth hook plus inert WASI stubs in case a
+ * build pulls in stdio or abort (the runtime itself reports errors through sg_last_error). */
+function makeImports(module) {
+  const imports = { env: { emscripten_notify_memory_growth() {} } };
+  for (const imp of WebAssembly.Module.imports(module)) {
+    if (imp.kind !== "function") continue;
+    const ns = (imports[imp.module] ??= {});
+    if (ns[imp.name]) continue;
+    if (imp.name === "proc_exit" || imp.name === "abort" || imp.name === "__assert_fail") {
+      ns[imp.name] = (code) => {
+        throw new SparsegateError(`runtime aborted (${imp.name} ${code ?? ""})`.trim(), "trap");
+      };
+    } else {
+      ns[imp.name] = () => 52; // WASI ENOSYS; unused by the runtime's own code paths
+    }
+  }
+  return imports;
+}
+
+// ---------------------------------------------------------------- the runtime instance
+
+/** One wasm instance with typed access to its exports and memory. */
+class Runtime {
+  constructor(instance) {
+    this.ex = instance.exports;
+    this.memory = this.ex.memory;
+    this.u8 = new Uint8Array(this.memory.buffer);
+    this.f32 = new Float32Array(this.memory.buffer);
+    if (typeof this.ex._initialize === "function") this.ex._initialize();
+  }
+
+  /** Views are refreshed lazily: memory.grow detaches the old buffer. */
+  heap() {
+    if (this.u8.buffer !== this.memory.buffer) {
+      this.u8 = new Uint8Array(this.memory.buffer);
+      this.f32 = new Float32Array(this.memory.buffer);
+    }
+    return this;
+  }
+
+  cstring(ptr) {
+    if (!ptr) return "";
+    const u8 = this.heap().u8;
+    let end = ptr;
+    while (end < u8.length && u8[end] !== 0) end++;
+    return utf8.decode(u8.subarray(ptr, end));
+  }
+
+  lastError(fallback) {
+    const msg = this.cstring(this.ex.sg_last_error());
+    return msg || fallback;
+  }
+
+  version() {
+    const v = this.ex.sg_version();
+    return `${Math.floor(v / 10000)}.${Math.floor(v / 100) % 100}.${v % 100}`;
+  }
+}
+
+function tensorInfo(rt, s, kind, i) {
+  const ex = rt.ex;
+  const name = rt.cstring(ex[`sg_session_${kind}_name`](s, i));
+  const rank = ex[`sg_session_${kind}_rank`](s, i);
+  const dims = [];
+  for (let a = 0; a < rank; a++) dims.push(ex[`sg_session_${kind}_dim`](s, i, a));
+  return Object.freeze({ name, dims: Object.freeze(dims) });
+}
+
+const numel = (dims) => dims.reduce((n, d) => n * d, 1);
+const fmtDims = (dims) => `[${Array.from(dims).join(", ")}]`;
+
+// ---------------------------------------------------------------- Session
+
+export class Session {
+  #rt = null;
+  #model = 0;
+  #session = 0;
+  #bytes = 0;
+  #inputs;
+  #outputs;
+  #metadata;
+  #metaText;
+
+  /** Loads a model (URL, path in Node, bytes, Response or Blob) and plans a session.
+   * options.backend: "auto" | "wasm"; options.wasm: where sparsegate.wasm lives (URL, path,
+   * bytes or a compiled WebAssembly.Module; default: next to this file). */
+  static async create(model, options = {}) {
+    const backend = options.backend ?? "auto";
+    if (backend !== "auto" && backend !== "wasm") {
+      throw new SparsegateError(`backend "${backend}" is not available (this build has: "wasm")`, "backend");
+    }
+    const [bytes, module] = await Promise.all([readBytes(model, "model"), wasmModule(options.wasm)]);
+    let instance;
+    try {
+      instance = await WebAssembly.instantiate(module, makeImports(module));
+    } catch (e) {
+      throw new SparsegateError(`wasm: cannot instantiate the runtime: ${e.message}`, "io");
+    }
+    return new Session(new Runtime(instance), bytes);
+  }
+
+  constructor(rt, bytes) {
+    if (!(rt instanceof Runtime)) throw new TypeError("use `await Session.create(model)`");
+    this.#rt = rt;
+    const ex = rt.ex;
+    this.#guard(() => {
+      if (bytes.length > 0x7fffffff) {
+        throw new SparsegateError(`model: ${bytes.length} bytes exceed the 2 GiB wasm32 limit`, "memory");
+      }
+      this.#bytes = ex.sg_alloc(Math.max(bytes.length, 1));
+      if (!this.#bytes) throw new SparsegateError(`model: cannot allocate ${bytes.length} bytes`, "memory");
+      rt.heap().u8.set(bytes, this.#bytes);
+      this.#model = ex.sg_model_load(this.#bytes, bytes.length);
+      if (!this.#model) throw this.#error(1, "model: cannot load");
+      this.#session = ex.sg_session_create(this.#model);
+      if (!this.#session) throw this.#error(3, "session: cannot create");
+      const s = this.#session;
+      const ins = ex.sg_session_input_count(s), outs = ex.sg_session_output_count(s);
+      this.#inputs = Object.freeze(Array.from({ length: ins }, (_, i) => tensorInfo(rt, s, "input", i)));
+      this.#outputs = Object.freeze(Array.from({ length: outs }, (_, i) => tensorInfo(rt, s, "output", i)));
+      const metaPtr = ex.sg_model_metadata(this.#model);
+      const metaSize = ex.sg_model_metadata_size(this.#model);
+      this.#metaText = utf8.decode(rt.heap().u8.subarray(metaPtr, metaPtr + metaSize)).replace(/\0+$/, "");
+    }, true);
+  }
+
+  /** Runs `fn`; a trap becomes a SparsegateError and poisons the session. On failure during
+   * construction everything allocated so far is freed. */
+  #guard(fn, constructing = false) {
+    try {
+      return fn();
+    } catch (e) {
+      const trapped = e instanceof WebAssembly.RuntimeError || e?.code === "trap";
+      if (constructing) this.#free(!trapped);
+      else if (trapped) this.#free(false);
+      if (trapped) {
+        const err = new SparsegateError(`runtime trapped: ${e.message}`, "trap");
+        err.cause = e;
+        throw err;
+      }
+      throw e;
+    }
+  }
+
+  #error(rc, fallback) {
+    return new SparsegateError(this.#rt.lastError(fallback), ERROR_CODES[rc] ?? "invalid");
+  }
+
+  #live() {
+    if (!this.#rt) throw new SparsegateError("session was released", "released");
+    return this.#rt;
+  }
+
+  /** Frees runtime objects; `callRuntime = false` after a trap just drops the instance. */
+  #free(callRuntime) {
+    const rt = this.#rt;
+    if (!rt) return;
+    if (callRuntime) {
+      try {
+        if (this.#session) rt.ex.sg_session_free(this.#session);
+        if (this.#model) rt.ex.sg_model_free(this.#model);
+        if (this.#bytes) rt.ex.sg_free(this.#bytes);
+      } catch { /* the instance is dropped below either way */ }
+    }
+    this.#session = this.#model = this.#bytes = 0;
+    this.#rt = null;
+  }
+
+  get backend() { this.#live(); return "wasm"; }
+  get runtimeVersion() { return this.#live().version(); }
+  get inputs() { this.#live(); return this.#inputs; }
+  get outputs() { this.#live(); return this.#outputs; }
+  get inputNames() { return this.inputs.map((t) => t.name); }
+  get outputNames() { return this.outputs.map((t) => t.name); }
+
+  /** The META JSON of the file (inputs, outputs, labels, preprocess, …). */
+  get metadata() {
+    this.#live();
+    if (this.#metadata === undefined) {
+      try {
+        this.#metadata = JSON.parse(this.#metaText);
+      } catch (e) {
+        throw new SparsegateError(`metadata: META is not valid JSON: ${e.message}`, "format");
+      }
+    }
+    return this.#metadata;
+  }
+
+  /** feeds: { name: { data: Float32Array, dims?: number[] } } → { name: { data, dims } }.
+   * Output data are copies; they stay valid after later runs and after release(). */
+  async run(feeds) {
+    const rt = this.#live();
+    if (feeds === null || typeof feeds !== "object") {
+      throw new SparsegateError(`run: feeds must be an object of {data, dims}, got ${feeds}`, "input");
+    }
+    const known = new Set(this.#inputs.map((t) => t.name));
+    for (const name of Object.keys(feeds)) {
+      if (!known.has(name)) {
+        throw new SparsegateError(`run: unknown input "${name}" (inputs: ${[...known].join(", ")})`, "input");
+      }
+    }
+    const ex = rt.ex;
+    return this.#guard(() => {
+      this.#inputs.forEach((info, i) => {
+        const data = checkFeed(info, feeds[info.name]);
+        const ptr = ex.sg_session_input_data(this.#session, i);
+        if (!ptr) throw this.#error(3, `input "${info.name}": no buffer`);
+        rt.heap().f32.set(data, ptr >>> 2);
+      });
+      const rc = ex.sg_session_run(this.#session);
+      if (rc !== 0) throw this.#error(rc, `run failed with code ${rc}`);
+      const out = {};
+      this.#outputs.forEach((info, i) => {
+        const ptr = ex.sg_session_output_data(this.#session, i);
+        if (!ptr) throw this.#error(3, `output "${info.name}": no data`);
+        const n = numel(info.dims);
+        out[info.name] = { data: rt.heap().f32.slice(ptr >>> 2, (ptr >>> 2) + n), dims: [...info.dims] };
+      });
+      return out;
+    });
+  }
+
+  /** 0 = dense; 1 = every gated layer at its calibrated sparsity. */
+  setGate(gate) {
+    const rt = this.#live();
+    if (typeof gate !== "number" || !(gate >= 0 && gate <= 1)) {
+      throw new SparsegateError(`setGate: expected a number in [0, 1], got ${gate}`, "input");
+    }
+    this.#guard(() => {
+      const rc = rt.ex.sg_session_set_gate(this.#session, gate);
+      if (rc !== 0) throw this.#error(rc, `setGate(${gate}) failed with code ${rc}`);
+    });
+  }
+
+  /** MACs of the last run, dense versus executed, overall and per layer. */
+  stats() {
+    const rt = this.#live();
+    const ex = rt.ex, s = this.#session;
+    return this.#guard(() => {
+      const layers = [];
+      const n = ex.sg_session_node_count(s);
+      for (let i = 0; i < n; i++) {
+        layers.push({
+          name: rt.cstring(ex.sg_session_node_name(s, i)),
+          op: rt.cstring(ex.sg_session_node_op(s, i)),
+          macsDense: ex.sg_session_node_macs_dense(s, i),
+          macsExecuted: ex.sg_session_node_macs_executed(s, i),
+        });
+      }
+      return {
+        macsDense: ex.sg_session_macs_dense(s),
+        macsExecuted: ex.sg_session_macs_executed(s),
+        layers,
+        arenaBytes: ex.sg_session_arena_bytes(s) >>> 0,
+      };
+    });
+  }
+
+  /** Frees the session, the model and its bytes. Calling it again does nothing; any other
+   * call afterwards throws. */
+  release() {
+    this.#free(true);
+  }
+}
+
+function checkFeed(info, feed) {
+  if (feed === undefined) {
+    throw new SparsegateError(`run: missing input "${info.name}" (expected dims ${fmtDims(info.dims)})`, "input");
+  }
+  const data = feed?.data ?? (ArrayBuffer.isView(feed) || Array.isArray(feed) ? feed : undefined);
+  if (data === undefined || typeof data.length !== "number") {
+    throw new SparsegateError(`run: input "${info.name}": expected {data: Float32Array, dims}, got ${typeof feed}`, "input");
+  }
+  if (feed.dims !== undefined) {
+    const dims = Array.from(feed.dims, Number);
+    if (dims.length !== info.dims.length || dims.some((d, a) => d !== info.dims[a])) {
+      throw new SparsegateError(
+        `run: input "${info.name}": expected dims ${fmtDims(info.dims)}, got ${fmtDims(dims)}`, "input");
+    }
+  }
+  const n = numel(info.dims);
+  if (data.length !== n) {
+    throw new SparsegateError(
+      `run: input "${info.name}": expected ${n} values for dims ${fmtDims(info.dims)}, got ${data.length}`, "input");
+  }
+  return data instanceof Float32Array ? data : Float32Array.from(data);
+}
+
+/** The runtime's version ("major.minor.patch") without loading a model. */
+export async function runtimeVersion(options = {}) {
+  const module = await wasmModule(options.wasm);
+  const instance = await WebAssembly.instantiate(module, makeImports(module));
+  return new Runtime(instance).version();
+}
+
+export default Session;
