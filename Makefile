@@ -2,7 +2,8 @@
 EMCC ?= emcc
 WASM_SRC := $(wildcard wasm/src/*.cpp wasm/src/ops/*.cpp wasm/src/kernels/*.cpp)
 WASM_HDR := $(wildcard wasm/include/*.h wasm/src/*.h wasm/src/ops/*.h wasm/src/kernels/*.h)
-WASM_EXPORTS := $(shell sed -n 's/^[^(]*[ *]\(sg_[a-z_0-9]*\)(.*/_\1/p' wasm/include/sparsegate.h | sort -u | paste -sd, -),_free
+LPAREN := (
+WASM_EXPORTS := $(shell sed -n 's/^[^$(LPAREN)]*[ *]\(sg_[a-z_0-9]*\)$(LPAREN).*/_\1/p' wasm/include/sparsegate.h | sort -u | paste -sd, -),_free
 WASM_FLAGS := -O3 -msimd128 -std=c++17 -fno-exceptions -fno-rtti -Iwasm/include \
   -sSTANDALONE_WASM --no-entry -sALLOW_MEMORY_GROWTH -sINITIAL_MEMORY=16MB \
   -sEXPORTED_FUNCTIONS=$(WASM_EXPORTS)

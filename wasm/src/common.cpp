@@ -98,3 +98,11 @@ bool ByteReader::str(std::string* out, uint32_t max_len) {
 }
 
 } // namespace sg
+
+// libc++ without exceptions calls abort() on impossible paths (a vector beyond max_size,
+// operator new failing), and the standalone abort() ends in _Exit -> WASI proc_exit. The
+// loader bounds every allocation by the file size, so these paths are unreachable;
+// defining _Exit here keeps the module's only import emscripten_notify_memory_growth.
+#ifdef __EMSCRIPTEN__
+extern "C" void _Exit(int) { __builtin_trap(); }
+#endif

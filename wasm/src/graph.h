@@ -17,8 +17,10 @@ const char* dtype_name(uint8_t dtype); // "float32", …, "unknown"
 enum TensorKind : uint16_t { TK_ACTIVATION = 0, TK_CONSTANT = 1, TK_INPUT = 2 };
 
 constexpr int kMaxRank = 8;
-// Loader limits: every dim fits an int (hosts read dims as int), every numel fits 2^40.
+// Loader limits: every dim fits an int (hosts read dims as int); every numel is at most
+// kMaxNumel, so numel * 8 and sums of a few of them never overflow int64.
 constexpr int64_t kMaxDim = 0x7FFFFFFF;
+constexpr int64_t kMaxNumel = (int64_t)1 << 40;
 
 struct Shape {
   int rank = 0;

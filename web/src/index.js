@@ -66,6 +66,14 @@ async function responseBytes(response, what) {
 
 const moduleCache = new Map(); // URL string -> Promise<WebAssembly.Module>
 
+async function compileBytes(bytes) {
+  try {
+    return await WebAssembly.compile(bytes);
+  } catch (e) {
+    throw new SparsegateError(`wasm: not a valid WebAssembly module: ${e.message}`, "io");
+  }
+}
+
 async function compileFromUrl(url) {
   const canStream = !IS_NODE || url.protocol !== "file:";
   if (canStream && typeof WebAssembly.compileStreaming === "function") {
@@ -80,10 +88,10 @@ async function compileFromUrl(url) {
       return await WebAssembly.compileStreaming(response.clone());
     } catch {
       // Served without `application/wasm` (or streaming unsupported): compile from bytes.
-      return WebAssembly.compile(await responseBytes(response, "wasm"));
+      return compileBytes(await responseBytes(response, "wasm"));
     }
   }
-  return WebAssembly.compile(await readBytes(url, "wasm"));
+  return compileBytes(await readBytes(url, "wasm"));
 }
 
 /** The compiled runtime for `src` (URL, path, bytes or a WebAssembly.Module), cached by URL. */
@@ -94,13 +102,13 @@ function wasmModule(src = DEFAULT_WASM) {
       : IS_NODE && !isUrlLike(src) && !src.startsWith("file:") ? null : new URL(src, globalThis.location?.href);
     const key = url ? url.href : `path:${src}`;
     if (!moduleCache.has(key)) {
-      const p = url ? compileFromUrl(url) : readBytes(src, "wasm").then((b) => WebAssembly.compile(b));
+      const p = url ? compileFromUrl(url) : readBytes(src, "wasm").then(compileBytes);
       p.catch(() => moduleCache.delete(key));
       moduleCache.set(key, p);
     }
     return moduleCache.get(key);
   }
-  return readBytes(src, "wasm").then((b) => WebAssembly.compile(b));
+  return readBytes(src, "wasm").then(compileBytes);
 }
 
 /** Imports for the standalone build: the memory-growth hook plus inert WASI stubs in case a
@@ -123,6 +131,18 @@ function makeImports(module) {
 }
 
 // ---------------------------------------------------------------- the runtime instance
+
+async function instantiate(module) {
+  try {
+    return new Runtime(await WebAssembly.instantiate(module, makeImports(module)));
+  } catch (e) {
+    if (e instanceof SparsegateError) throw e;
+    const err = new SparsegateError(`wasm: cannot start the runtime: ${e.message}`,
+      e instanceof WebAssembly.RuntimeError ? "trap" : "io");
+    err.cause = e;
+    throw err;
+  }
+}
 
 /** One wasm instance with typed access to its exports and memory. */
 class Runtime {
@@ -185,6 +205,7 @@ export class Session {
   #outputs;
   #metadata;
   #metaText;
+  #trapped = false;
 
   /** Loads a model (URL, path in Node, bytes, Response or Blob) and plans a session.
    * options.backend: "auto" | "wasm"; options.wasm: where sparsegate.wasm lives (URL, path,
@@ -195,13 +216,7 @@ export class Session {
       throw new SparsegateError(`backend "${backend}" is not available (this build has: "wasm")`, "backend");
     }
     const [bytes, module] = await Promise.all([readBytes(model, "model"), wasmModule(options.wasm)]);
-    let instance;
-    try {
-      instance = await WebAssembly.instantiate(module, makeImports(module));
-    } catch (e) {
-      throw new SparsegateError(`wasm: cannot instantiate the runtime: ${e.message}`, "io");
-    }
-    return new Session(new Runtime(instance), bytes);
+    return new Session(await instantiate(module), bytes);
   }
 
   constructor(rt, bytes) {
@@ -239,6 +254,7 @@ export class Session {
       if (constructing) this.#free(!trapped);
       else if (trapped) this.#free(false);
       if (trapped) {
+        this.#trapped = true;
         const err = new SparsegateError(`runtime trapped: ${e.message}`, "trap");
         err.cause = e;
         throw err;
@@ -252,6 +268,7 @@ export class Session {
   }
 
   #live() {
+    if (this.#trapped) throw new SparsegateError("session is unusable after a runtime trap", "trap");
     if (!this.#rt) throw new SparsegateError("session was released", "released");
     return this.#rt;
   }
@@ -393,9 +410,7 @@ function checkFeed(info, feed) {
 
 /** The runtime's version ("major.minor.patch") without loading a model. */
 export async function runtimeVersion(options = {}) {
-  const module = await wasmModule(options.wasm);
-  const instance = await WebAssembly.instantiate(module, makeImports(module));
-  return new Runtime(instance).version();
+  return (await instantiate(await wasmModule(options.wasm))).version();
 }
 
 export default Session;

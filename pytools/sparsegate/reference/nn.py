@@ -75,10 +75,19 @@ def matmul(ins, attrs, out_shapes):
     return [np.matmul(ins[0].astype(F32), ins[1].astype(F32))]
 
 
+def _pool_out_hw(x, attrs, out_shapes, dilations):
+    """The declared output size (ceil_mode may have made it larger), else the floor size."""
+    if out_shapes is not None:
+        return tuple(out_shapes[0][2:])
+    k, s, p = attrs["kernel_shape"], attrs["strides"], attrs["pads"]
+    return tuple((size + p[a] + p[a + 2] - ((k[a] - 1) * dilations[a] + 1)) // s[a] + 1
+                 for a, size in enumerate(x.shape[2:]))
+
+
 def max_pool(ins, attrs, out_shapes):
     x = ins[0]
     k, s, d, p = attrs["kernel_shape"], attrs["strides"], attrs["dilations"], attrs["pads"]
-    out_hw = out_shapes[0][2:]
+    out_hw = _pool_out_hw(x, attrs, out_shapes, d)
     need = [(o - 1) * st + (kk - 1) * dd + 1 for o, st, kk, dd in zip(out_hw, s, k, d)]
     # -inf: padding (explicit or added by ceil_mode) never wins the max.
     xp = _pad_to(x, [p[0], p[1]], need, -np.inf)
@@ -91,7 +100,7 @@ def max_pool(ins, attrs, out_shapes):
 def average_pool(ins, attrs, out_shapes):
     x = ins[0]
     k, s, p = attrs["kernel_shape"], attrs["strides"], attrs["pads"]
-    out_hw = out_shapes[0][2:]
+    out_hw = _pool_out_hw(x, attrs, out_shapes, (1, 1))
     need = [(o - 1) * st + kk for o, st, kk in zip(out_hw, s, k)]
     xp = _pad_to(x, [p[0], p[1]], need, 0.0)
     # The divisor counts real cells, plus explicit pads when count_include_pad; cells that
@@ -168,8 +177,9 @@ def _nearest_index(coords: np.ndarray, nearest_mode: str, in_len: int) -> np.nda
 
 def resize(ins, attrs, out_shapes):
     x = ins[0].astype(F32)
-    out_shape = out_shapes[0]
     scales = [float(v) for v in attrs["scales"]]
+    out_shape = out_shapes[0] if out_shapes is not None else \
+        [int(math.floor(n * sc)) for n, sc in zip(x.shape, scales)]
     mode, ctm = attrs["mode"], attrs["coordinate_transformation_mode"]
     for axis, (in_len, out_len, scale) in enumerate(zip(x.shape, out_shape, scales)):
         if in_len == out_len and scale == 1.0:

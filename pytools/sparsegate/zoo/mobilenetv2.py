@@ -6,8 +6,8 @@ IMAGENET1K_V1 weights into it. torch is imported lazily: only `export_onnx` need
 """
 from __future__ import annotations
 
-import os
 import pathlib
+import warnings
 
 from ..errors import SparsegateError
 
@@ -80,6 +80,9 @@ def export_onnx(weights: pathlib.Path, dest: pathlib.Path, opset: int = 13) -> N
     model.load_state_dict(state, strict=True)  # strict: any key mismatch is a bug here
     model.eval()
     x = torch.zeros(1, 3, 224, 224)
-    with torch.no_grad():
+    # The TorchScript exporter (dynamo=False) needs no extra packages and gives a plain graph;
+    # it warns that it is deprecated, which is noise for our users.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(model, (x,), str(dest), input_names=["input"], output_names=["logits"],
                           opset_version=opset, do_constant_folding=True, dynamo=False)

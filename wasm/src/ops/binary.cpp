@@ -1,21 +1,174 @@
-// PLACEHOLDER: replaced by the real implementation.
+// Add, Sub, Mul, Div, PRelu with numpy broadcasting (rank <= 8).
+// prepare collapses the broadcast into at most 8 dims where each dim is "both operands
+// full", "A broadcast" or "B broadcast"; run walks the outer dims and calls one inner loop
+// (vector-vector, vector-scalar or scalar-vector), SIMD128 where available.
 #include "op.h"
+#ifdef __wasm_simd128__
+#include <wasm_simd128.h>
+#endif
 
 namespace sg {
 
-bool prepare_Add(OpCtx& ctx) { return ctx.fail("not implemented yet"); }
-void run_Add(OpCtx&) {}
+enum BinOp { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_PRELU };
 
-bool prepare_Sub(OpCtx& ctx) { return ctx.fail("not implemented yet"); }
-void run_Sub(OpCtx&) {}
+struct BinaryState : NodeState {
+  BinOp op = BIN_ADD;
+  int rank = 0;                      // collapsed rank (0: a single element)
+  int64_t dims[kMaxRank] = {};
+  int64_t sa[kMaxRank] = {}, sb[kMaxRank] = {}; // element strides, 0 = broadcast
+  int64_t numel = 0;
+};
 
-bool prepare_Mul(OpCtx& ctx) { return ctx.fail("not implemented yet"); }
-void run_Mul(OpCtx&) {}
+static inline float bin_scalar(BinOp op, float a, float b) {
+  switch (op) {
+    case BIN_ADD: return a + b;
+    case BIN_SUB: return a - b;
+    case BIN_MUL: return a * b;
+    case BIN_DIV: return a / b;
+    default: return a < 0 ? a * b : a;
+  }
+}
 
-bool prepare_Div(OpCtx& ctx) { return ctx.fail("not implemented yet"); }
-void run_Div(OpCtx&) {}
+#ifdef __wasm_simd128__
+static inline v128_t bin_vec(BinOp op, v128_t a, v128_t b) {
+  switch (op) {
+    case BIN_ADD: return wasm_f32x4_add(a, b);
+    case BIN_SUB: return wasm_f32x4_sub(a, b);
+    case BIN_MUL: return wasm_f32x4_mul(a, b);
+    case BIN_DIV: return wasm_f32x4_div(a, b);
+    default: return wasm_v128_bitselect(wasm_f32x4_mul(a, b), a, wasm_f32x4_lt(a, wasm_f32x4_splat(0.0f)));
+  }
+}
+#endif
 
-bool prepare_PRelu(OpCtx& ctx) { return ctx.fail("not implemented yet"); }
-void run_PRelu(OpCtx&) {}
+// One inner loop per BinOp so that the switch is hoisted out of the loop.
+#ifdef __wasm_simd128__
+#define SG_BIN_SIMD_VV(OP)                                                                   \
+  for (; i + 4 <= n; i += 4)                                                                 \
+    wasm_v128_store(y + i, bin_vec(OP, wasm_v128_load(a + i), wasm_v128_load(b + i)));
+#define SG_BIN_SIMD_VS(OP)                                                                   \
+  { v128_t vb = wasm_f32x4_splat(*b);                                                        \
+    for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, bin_vec(OP, wasm_v128_load(a + i), vb)); }
+#define SG_BIN_SIMD_SV(OP)                                                                   \
+  { v128_t va = wasm_f32x4_splat(*a);                                                        \
+    for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, bin_vec(OP, va, wasm_v128_load(b + i))); }
+#else
+#define SG_BIN_SIMD_VV(OP)
+#define SG_BIN_SIMD_VS(OP)
+#define SG_BIN_SIMD_SV(OP)
+#endif
+
+#define SG_BIN_KERNELS(OP, NAME)                                                             \
+  static void NAME##_vv(const float* a, const float* b, float* y, int64_t n) {               \
+    int64_t i = 0;                                                                           \
+    SG_BIN_SIMD_VV(OP)                                                                       \
+    for (; i < n; i++) y[i] = bin_scalar(OP, a[i], b[i]);                                    \
+  }                                                                                          \
+  static void NAME##_vs(const float* a, const float* b, float* y, int64_t n) {               \
+    int64_t i = 0;                                                                           \
+    SG_BIN_SIMD_VS(OP)                                                                       \
+    for (; i < n; i++) y[i] = bin_scalar(OP, a[i], *b);                                      \
+  }                                                                                          \
+  static void NAME##_sv(const float* a, const float* b, float* y, int64_t n) {               \
+    int64_t i = 0;                                                                           \
+    SG_BIN_SIMD_SV(OP)                                                                       \
+    for (; i < n; i++) y[i] = bin_scalar(OP, *a, b[i]);                                      \
+  }
+
+SG_BIN_KERNELS(BIN_ADD, f32_add)
+SG_BIN_KERNELS(BIN_SUB, f32_sub)
+SG_BIN_KERNELS(BIN_MUL, f32_mul)
+SG_BIN_KERNELS(BIN_DIV, f32_div)
+SG_BIN_KERNELS(BIN_PRELU, f32_prelu)
+
+typedef void (*BinKernel)(const float*, const float*, float*, int64_t);
+static const BinKernel kBinVV[] = {f32_add_vv, f32_sub_vv, f32_mul_vv, f32_div_vv, f32_prelu_vv};
+static const BinKernel kBinVS[] = {f32_add_vs, f32_sub_vs, f32_mul_vs, f32_div_vs, f32_prelu_vs};
+static const BinKernel kBinSV[] = {f32_add_sv, f32_sub_sv, f32_mul_sv, f32_div_sv, f32_prelu_sv};
+
+static bool prepare_binary(OpCtx& ctx, BinOp op) {
+  if (!ctx.need_io(2, 2, 1)) return false;
+  const Tensor& a = ctx.input(0);
+  const Tensor& b = ctx.input(1);
+  Shape out;
+  out.rank = a.shape.rank > b.shape.rank ? a.shape.rank : b.shape.rank;
+  // Per output dim: 0 both full, 1 A broadcast, 2 B broadcast (dims of size 1 are dropped).
+  int kind[kMaxRank];
+  for (int d = 0; d < out.rank; d++) {
+    int ia = d - (out.rank - a.shape.rank), ib = d - (out.rank - b.shape.rank);
+    int64_t da = ia >= 0 ? a.shape.dims[ia] : 1, db = ib >= 0 ? b.shape.dims[ib] : 1;
+    if (da != db && da != 1 && db != 1)
+      return ctx.fail("inputs '%s' %s and '%s' %s do not broadcast", a.name.c_str(), a.shape.str().c_str(),
+                      b.name.c_str(), b.shape.str().c_str());
+    out.dims[d] = da == 1 ? db : da;
+    kind[d] = da == db ? 0 : da == 1 ? 1 : 2;
+  }
+  if (!ctx.need_output_shape(0, out)) return false;
+  if (op == BIN_PRELU && out != a.shape)
+    return ctx.fail("slope '%s' %s does not broadcast to input '%s' %s", b.name.c_str(), b.shape.str().c_str(),
+                    a.name.c_str(), a.shape.str().c_str());
+  BinaryState* st = new BinaryState;
+  ctx.set_state(st);
+  st->op = op;
+  st->numel = out.numel();
+  int prev = -1;
+  for (int d = 0; d < out.rank; d++) {
+    if (out.dims[d] == 1) continue;
+    if (st->rank > 0 && kind[d] == prev) {
+      st->dims[st->rank - 1] *= out.dims[d];
+    } else {
+      st->dims[st->rank] = out.dims[d];
+      st->sa[st->rank] = kind[d] == 1 ? 0 : 1;  // provisional flags, strides below
+      st->sb[st->rank] = kind[d] == 2 ? 0 : 1;
+      st->rank++;
+      prev = kind[d];
+    }
+  }
+  int64_t ea = 1, eb = 1;
+  for (int d = st->rank - 1; d >= 0; d--) {
+    if (st->sa[d]) { st->sa[d] = ea; ea *= st->dims[d]; }
+    if (st->sb[d]) { st->sb[d] = eb; eb *= st->dims[d]; }
+  }
+  return true;
+}
+
+static void run_binary(OpCtx& ctx) {
+  const BinaryState* st = (const BinaryState*)ctx.state;
+  const float* a = ctx.in[0];
+  const float* b = ctx.in[1];
+  float* y = ctx.out[0];
+  if (st->numel == 0) return;
+  if (st->rank == 0) {
+    y[0] = bin_scalar(st->op, a[0], b[0]);
+    return;
+  }
+  int r = st->rank;
+  int64_t inner = st->dims[r - 1];
+  BinKernel k = st->sa[r - 1] && st->sb[r - 1] ? kBinVV[st->op] : st->sa[r - 1] ? kBinVS[st->op] : kBinSV[st->op];
+  int64_t idx[kMaxRank] = {};
+  int64_t oa = 0, ob = 0;
+  for (int64_t done = 0; done < st->numel; done += inner) {
+    k(a + oa, b + ob, y + done, inner);
+    for (int d = r - 2; d >= 0; d--) {  // advance the outer counter
+      oa += st->sa[d];
+      ob += st->sb[d];
+      if (++idx[d] < st->dims[d]) break;
+      oa -= st->sa[d] * st->dims[d];
+      ob -= st->sb[d] * st->dims[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+bool prepare_Add(OpCtx& ctx) { return prepare_binary(ctx, BIN_ADD); }
+void run_Add(OpCtx& ctx) { run_binary(ctx); }
+bool prepare_Sub(OpCtx& ctx) { return prepare_binary(ctx, BIN_SUB); }
+void run_Sub(OpCtx& ctx) { run_binary(ctx); }
+bool prepare_Mul(OpCtx& ctx) { return prepare_binary(ctx, BIN_MUL); }
+void run_Mul(OpCtx& ctx) { run_binary(ctx); }
+bool prepare_Div(OpCtx& ctx) { return prepare_binary(ctx, BIN_DIV); }
+void run_Div(OpCtx& ctx) { run_binary(ctx); }
+bool prepare_PRelu(OpCtx& ctx) { return prepare_binary(ctx, BIN_PRELU); }
+void run_PRelu(OpCtx& ctx) { run_binary(ctx); }
 
 } // namespace sg

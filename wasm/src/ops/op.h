@@ -38,8 +38,24 @@ struct OpCtx {
   // Constant data of input i as floats (nullptr if not an f32 constant).
   const float* constant_f32(int i) const;
 
-  bool fail(const char* fmt, ...); // sets "<op> node '<name>': <message>", returns false
+  bool fail(const char* fmt, ...) __attribute__((format(printf, 2, 3))); // sets "<op> node '<name>': <message>", returns false
   void set_state(NodeState* s);
+
+  // Validation helpers for prepare; each fails with a message naming the node and returns
+  // false. need_io: input count in [min_in, max_in], exactly n_out outputs, every present
+  // input and output float32; inputs below min_in must be present.
+  bool need_io(int min_in, int max_in, int n_out);
+  // Attributes: present, of the right type, and with `count` values (-1: any count).
+  // need_float(s) also accept ints (the writer stores 1 as an int).
+  bool need_int(const char* key, int64_t* out);
+  bool need_ints(const char* key, std::vector<int64_t>* out, int count);
+  bool need_float(const char* key, float* out);
+  bool need_floats(const char* key, std::vector<float>* out, int count);
+  bool need_string(const char* key, std::string* out);
+  // An axis attribute in [0, rank).
+  bool need_axis(const char* key, int rank, int* out);
+  // The stored output shape equals `expect`.
+  bool need_output_shape(int i, const Shape& expect);
 };
 
 struct OpDef {

@@ -1,0 +1,26 @@
+"""`convert`: ONNX file or ModelProto -> IR graph, optionally written as `.sgm`."""
+from __future__ import annotations
+
+import os
+
+from .format import write_model
+from .ir import Graph
+from .onnx_import import import_onnx
+
+
+def convert(src, dst=None, *, input_shapes: dict | None = None, constants: dict | None = None,
+            metadata: dict | None = None) -> Graph:
+    """Imports `src` (path or onnx.ModelProto), merges `metadata` into the graph's metadata
+    ("source" is the file name) and writes `dst` when given. Returns the IR graph.
+
+    Without `input_shapes`, shapes listed in `metadata["inputs"]` (as `zoo.info` gives them)
+    fix the inputs' dynamic dims."""
+    if input_shapes is None and metadata and metadata.get("inputs"):
+        input_shapes = {i["name"]: i["shape"] for i in metadata["inputs"] if "shape" in i}
+    graph = import_onnx(src, input_shapes=input_shapes, constants=constants)
+    if isinstance(src, (str, os.PathLike)):
+        graph.metadata["source"] = os.path.basename(os.fspath(src))
+    graph.metadata.update(metadata or {})
+    if dst is not None:
+        write_model(graph, dst)
+    return graph

@@ -1,0 +1,195 @@
+"""Converters for ops with windows, weights or layouts: Conv, Gemm, pools, BatchNorm,
+Resize, Softmax. 1-D convs and pools are lifted to 2-D between two Reshapes."""
+from __future__ import annotations
+
+import numpy as np
+
+from .builder import Builder, Unsupported
+
+
+def _resolve_pads(attrs, in_sizes, kernel, strides, dilations) -> list[int]:
+    """auto_pad resolved into explicit ONNX-order pads (all begins, then all ends)."""
+    n = len(in_sizes)
+    auto = attrs.get("auto_pad", "NOTSET")
+    if auto == "VALID":
+        return [0] * (2 * n)
+    if auto in ("SAME_UPPER", "SAME_LOWER"):
+        begins, ends = [], []
+        for size, k, s, d in zip(in_sizes, kernel, strides, dilations):
+            out = -(-size // s)
+            total = max((out - 1) * s + (k - 1) * d + 1 - size, 0)
+            small, large = total // 2, total - total // 2
+            begins.append(small if auto == "SAME_UPPER" else large)
+            ends.append(large if auto == "SAME_UPPER" else small)
+        return begins + ends
+    return [int(p) for p in attrs.get("pads", [0] * (2 * n))]
+
+
+def _lift(b: Builder, node, src: str) -> str:
+    """[N, C, L] -> [N, C, 1, L] ahead of a 2-D op."""
+    n, c, length = b.shape(src)
+    return b.reshape(f"{node.name}/to2d", src, b.temp(f"{src}/2d", (n, c, 1, length)))
+
+
+def _spatial(b: Builder, node) -> int:
+    rank = len(b.shape(node.input[0]))
+    if rank not in (3, 4):
+        raise Unsupported(f"{rank - 2}-D {node.op_type}: only 1-D and 2-D convert")
+    return rank - 2
+
+
+def _emit_2d(b: Builder, node, op: str, inputs: list[str], lifted: bool, **attrs):
+    """Emits `op`, reshaping its output back to 1-D when the node was lifted."""
+    out = b.out(node.output[0])
+    if not lifted:
+        b.emit(op, node.name, inputs, [out], **attrs)
+        return
+    n, c, length = b.shape(out)
+    tmp = b.temp(f"{out}/2d", (n, c, 1, length))
+    b.emit(op, node.name, inputs, [tmp], **attrs)
+    b.reshape(f"{node.name}/to1d", tmp, out)
+
+
+def _lift_attrs(lifted: bool, kernel, strides, dilations, pads):
+    if not lifted:
+        return list(kernel), list(strides), list(dilations), pads
+    return [1, *kernel], [1, *strides], [1, *dilations], [0, pads[0], 0, pads[1]]
+
+
+def conv(b: Builder, node, attrs):
+    nd = _spatial(b, node)
+    x, w = node.input[0], node.input[1]
+    bias = node.input[2] if len(node.input) > 2 else ""
+    kernel = list(b.shape(w)[2:])
+    strides = [int(v) for v in attrs.get("strides", [1] * nd)]
+    dilations = [int(v) for v in attrs.get("dilations", [1] * nd)]
+    pads = _resolve_pads(attrs, b.shape(x)[2:], kernel, strides, dilations)
+    lifted = nd == 1
+    if lifted:
+        x = _lift(b, node, x)
+        m, cg, k = b.shape(w)
+        wv = b.value(w)
+        w = (b.add_const(f"{w}/2d", wv.reshape(m, cg, 1, k)) if wv is not None else
+             b.reshape(f"{node.name}/w2d", w, b.temp(f"{w}/2d", (m, cg, 1, k))))
+    _, strides, dilations, pads = _lift_attrs(lifted, kernel, strides, dilations, pads)
+    _emit_2d(b, node, "Conv", [x, w] + ([bias] if bias else []), lifted, strides=strides,
+             pads=pads, dilations=dilations, group=int(attrs.get("group", 1)), activation="",
+             activation_params=[])
+
+
+def _pool(b: Builder, node, attrs, op: str):
+    nd = _spatial(b, node)
+    if len(node.output) > 1 and node.output[1] in b.used:
+        raise Unsupported("the Indices output is used")
+    kernel = [int(v) for v in attrs["kernel_shape"]]
+    strides = [int(v) for v in attrs.get("strides", [1] * nd)]
+    dilations = [int(v) for v in attrs.get("dilations", [1] * nd)]
+    pads = _resolve_pads(attrs, b.shape(node.input[0])[2:], kernel, strides, dilations)
+    lifted = nd == 1
+    x = _lift(b, node, node.input[0]) if lifted else node.input[0]
+    kernel, strides, dilations, pads = _lift_attrs(lifted, kernel, strides, dilations, pads)
+    extra = {"dilations": dilations}
+    if op == "AveragePool":
+        if any(d != 1 for d in dilations):
+            raise Unsupported(f"dilations {dilations}")
+        extra = {"count_include_pad": int(attrs.get("count_include_pad", 0))}
+    _emit_2d(b, node, op, [x], lifted, kernel_shape=kernel, strides=strides, pads=pads, **extra)
+
+
+def max_pool(b: Builder, node, attrs):
+    if int(attrs.get("storage_order", 0)) and len(node.output) > 1 and node.output[1] in b.used:
+        raise Unsupported("storage_order")
+    _pool(b, node, attrs, "MaxPool")
+
+
+def average_pool(b: Builder, node, attrs):
+    _pool(b, node, attrs, "AveragePool")
+
+
+def global_pool(b: Builder, node, attrs):
+    b.emit(node.op_type, node.name, [node.input[0]], [b.out(node.output[0])])
+
+
+def gemm(b: Builder, node, attrs):
+    c = node.input[2] if len(node.input) > 2 else ""
+    b.emit("Gemm", node.name, [node.input[0], node.input[1]] + ([c] if c else []),
+           [b.out(node.output[0])], transA=int(attrs.get("transA", 0)),
+           transB=int(attrs.get("transB", 0)), alpha=float(attrs.get("alpha", 1.0)),
+           beta=float(attrs.get("beta", 1.0)), activation="", activation_params=[])
+
+
+def matmul(b: Builder, node, attrs):
+    b.emit("MatMul", node.name, [node.input[0], node.input[1]], [b.out(node.output[0])])
+
+
+def batch_norm(b: Builder, node, attrs):
+    """y = x·s + t per channel (axis 1). A Mul and an Add with constants; the fusion pass
+    folds them into a preceding Conv or Gemm."""
+    if int(attrs.get("training_mode", 0)) or any(o in b.used for o in node.output[1:]):
+        raise Unsupported("training mode (running statistics outputs are used)")
+    scale, bias, mean, var = (b.const(n, what).astype(np.float64) for n, what in
+                              zip(node.input[1:5], ("scale", "B", "mean", "var")))
+    s = scale / np.sqrt(var + float(attrs.get("epsilon", 1e-5)))
+    t = bias - mean * s
+    x = node.input[0]
+    shape = (-1,) + (1,) * (len(b.shape(x)) - 2)
+    out = b.out(node.output[0])
+    scaled = b.temp(f"{out}/scaled", b.shape(x))
+    b.emit("Mul", node.name, [x, b.add_const(f"{node.name}/scale", s.reshape(shape))], [scaled])
+    b.emit("Add", f"{node.name}/shift", [scaled, b.add_const(f"{node.name}/shift", t.reshape(shape))],
+           [out])
+
+
+def resize(b: Builder, node, attrs):
+    mode = attrs.get("mode", "nearest")
+    ctm = attrs.get("coordinate_transformation_mode", "half_pixel")
+    if mode not in ("nearest", "linear"):
+        raise Unsupported(f"mode '{mode}' (nearest and linear convert)")
+    if ctm not in ("half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners",
+                   "asymmetric"):
+        raise Unsupported(f"coordinate_transformation_mode '{ctm}'")
+    x = node.input[0]
+    in_shape, out_shape = b.shape(x), b.shape(node.output[0])
+    rank = len(in_shape)
+    if int(attrs.get("antialias", 0)) and any(o < i for i, o in zip(in_shape, out_shape)):
+        raise Unsupported("antialias when downscaling")
+    axes = [int(a) + rank if a < 0 else int(a) for a in attrs.get("axes", range(rank))]
+    ins = list(node.input) + [""] * (4 - len(node.input))
+    scales_in = b.value(ins[2]) if ins[2] else None
+    scales = [1.0] * rank
+    if scales_in is not None and scales_in.size:
+        for a, s in zip(axes, scales_in.astype(np.float32)):
+            scales[a] = float(s)
+    else:
+        sizes = b.const(ins[3], "Resize sizes")
+        ratios = [np.float32(s) / np.float32(in_shape[a]) for a, s in zip(axes, sizes)]
+        policy = attrs.get("keep_aspect_ratio_policy", "stretch")
+        if policy != "stretch":
+            common = min(ratios) if policy == "not_larger" else max(ratios)
+            ratios = [common] * len(axes)
+        for a, r in zip(axes, ratios):
+            scales[a] = float(np.float32(r))
+    b.emit("Resize", node.name, [x], [b.out(node.output[0])], mode=mode,
+           coordinate_transformation_mode=ctm,
+           nearest_mode=attrs.get("nearest_mode", "round_prefer_floor"), scales=scales,
+           cubic_coeff_a=float(attrs.get("cubic_coeff_a", -0.75)),
+           exclude_outside=int(attrs.get("exclude_outside", 0)),
+           extrapolation_value=float(attrs.get("extrapolation_value", 0.0)))
+
+
+def softmax(b: Builder, node, attrs):
+    x = node.input[0]
+    shape = b.shape(x)
+    rank = len(shape)
+    axis = int(attrs.get("axis", -1 if b.opset >= 13 else 1))
+    axis = axis + rank if axis < 0 else axis
+    out = b.out(node.output[0])
+    if b.opset >= 13 or axis == rank - 1:
+        b.emit("Softmax", node.name, [x], [out], axis=axis)
+        return
+    # Before opset 13 Softmax normalizes over all axes from `axis` on, as one flattened axis.
+    flat = (int(np.prod(shape[:axis], dtype=np.int64)), int(np.prod(shape[axis:], dtype=np.int64)))
+    tmp_in = b.reshape(f"{node.name}/flatten", x, b.temp(f"{x}/2d", flat))
+    tmp_out = b.temp(f"{out}/2d", flat)
+    b.emit("Softmax", node.name, [tmp_in], [tmp_out], axis=1)
+    b.reshape(f"{node.name}/unflatten", tmp_out, out)

@@ -1,0 +1,108 @@
+"""The op registry: IR op name -> function(inputs, attrs, out_shapes) -> list of outputs.
+
+Each function gets input arrays (None for an absent optional input), the node's attributes
+and the declared output shapes, or None (some ops, e.g. pools with ceil_mode, Slice and Resize, take
+their output shape from the graph as docs/ir.md says; without one they assume floor-mode
+pools, slices to the end of each axis and floor(size·scale) for Resize)."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import nn
+from .activations import apply_activation, sigmoid
+from .nn import scalar
+
+F32 = np.float32
+
+
+def _binary(fn):
+    return lambda ins, attrs, out_shapes: [fn(ins[0].astype(F32), ins[1].astype(F32)).astype(F32)]
+
+
+def _activation(name, *param_keys):
+    def run(ins, attrs, out_shapes):
+        return [apply_activation(ins[0].astype(F32), name, [scalar(attrs[k]) for k in param_keys])]
+    return run
+
+
+def prelu(ins, attrs, out_shapes):
+    x, slope = ins[0], ins[1].astype(F32)
+    return [np.where(x < 0, slope * x, x).astype(F32)]
+
+
+def clip(ins, attrs, out_shapes):
+    return [np.clip(ins[0], F32(scalar(attrs["min"])), F32(scalar(attrs["max"])))]
+
+
+def softmax(ins, attrs, out_shapes):
+    x, axis = ins[0], int(scalar(attrs["axis"]))
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return [(e / e.sum(axis=axis, keepdims=True)).astype(F32)]
+
+
+def concat(ins, attrs, out_shapes):
+    return [np.concatenate(ins, axis=int(scalar(attrs["axis"])))]
+
+
+def split(ins, attrs, out_shapes):
+    axis = int(scalar(attrs["axis"]))
+    bounds = np.cumsum([int(s) for s in attrs["split"]])[:-1]
+    return list(np.split(ins[0], bounds, axis=axis))
+
+
+def _slice_len(dim: int, start: int, step: int) -> int:
+    """Without a declared shape a slice reads to the end of the axis."""
+    if step > 0:
+        return max(0, -(-(dim - start) // step))
+    return start // -step + 1 if dim else 0
+
+
+def slice_(ins, attrs, out_shapes):
+    x = ins[0]
+    starts, steps = [int(v) for v in attrs["starts"]], [int(v) for v in attrs["steps"]]
+    lengths = out_shapes[0] if out_shapes is not None else \
+        [_slice_len(d, s, st) for d, s, st in zip(x.shape, starts, steps)]
+    index = [s + np.arange(n) * st for s, st, n in zip(starts, steps, lengths)]
+    return [x[np.ix_(*index)] if x.ndim else x.copy()]
+
+
+def reshape(ins, attrs, out_shapes):
+    if out_shapes is None:
+        raise ValueError("Reshape takes its shape from the graph: pass the output shape")
+    return [ins[0].reshape(out_shapes[0]).copy()]
+
+
+def transpose(ins, attrs, out_shapes):
+    return [np.ascontiguousarray(np.transpose(ins[0], [int(p) for p in attrs["perm"]]))]
+
+
+OPS = {
+    "Conv": nn.conv,
+    "Gemm": nn.gemm,
+    "MatMul": nn.matmul,
+    "Add": _binary(np.add),
+    "Sub": _binary(np.subtract),
+    "Mul": _binary(np.multiply),
+    "Div": _binary(np.divide),
+    "PRelu": prelu,
+    "Relu": _activation("Relu"),
+    "Sigmoid": lambda ins, attrs, out_shapes: [sigmoid(ins[0])],
+    "Tanh": _activation("Tanh"),
+    "HardSwish": _activation("HardSwish"),
+    "Silu": _activation("Silu"),
+    "LeakyRelu": _activation("LeakyRelu", "alpha"),
+    "HardSigmoid": _activation("HardSigmoid", "alpha", "beta"),
+    "Clip": clip,
+    "MaxPool": nn.max_pool,
+    "AveragePool": nn.average_pool,
+    "GlobalAveragePool": nn.global_average_pool,
+    "GlobalMaxPool": nn.global_max_pool,
+    "Concat": concat,
+    "Split": split,
+    "Slice": slice_,
+    "Reshape": reshape,
+    "Transpose": transpose,
+    "Pad": nn.pad,
+    "Resize": nn.resize,
+    "Softmax": softmax,
+}

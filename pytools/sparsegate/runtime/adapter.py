@@ -1,0 +1,96 @@
+"""How the Python host talks to one instance of `sparsegate.wasm`.
+
+`Session` (host.py) needs four things from a WebAssembly engine: instantiate the module,
+call an export, read bytes from and write bytes to linear memory. `WasmtimeInstance` does
+that on CPython; a Pyodide adapter (js.WebAssembly) implements the same four methods.
+Memory may grow during any call, so adapters re-read the memory on every access.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+
+def default_wasm_path(wasm: str | os.PathLike | None = None) -> Path:
+    """`wasm` if given, else $SPARSEGATE_WASM, else the module shipped with the package."""
+    if wasm is not None:
+        return Path(wasm)
+    env = os.environ.get("SPARSEGATE_WASM")
+    if env:
+        return Path(env)
+    return Path(__file__).with_name("sparsegate.wasm")
+
+
+class WasmInstance:
+    """The adapter interface (documentation; adapters need not inherit from it)."""
+
+    def call(self, name: str, *args):  # -> int | float | None
+        raise NotImplementedError
+
+    def read(self, ptr: int, size: int) -> bytes:
+        raise NotImplementedError
+
+    def write(self, ptr: int, data: bytes) -> None:
+        raise NotImplementedError
+
+
+_modules: dict[tuple[str, float, int], object] = {}  # compiled once per process and file
+_engine = None
+_lock = threading.Lock()
+
+
+def _compiled(path: Path):
+    import wasmtime
+    global _engine
+    try:
+        stat = path.stat()
+    except OSError as e:
+        from ..errors import RuntimeFailure
+        raise RuntimeFailure(f"sparsegate runtime not found at {path}: run `make wasm` "
+                             f"or set SPARSEGATE_WASM ({e.strerror})") from None
+    key = (str(path.resolve()), stat.st_mtime, stat.st_size)
+    with _lock:
+        if _engine is None:
+            _engine = wasmtime.Engine()
+        module = _modules.get(key)
+        if module is None:
+            module = wasmtime.Module.from_file(_engine, str(path))
+            _modules[key] = module
+        return _engine, module
+
+
+class WasmtimeInstance(WasmInstance):
+    """One instance (own store and memory) of the runtime under wasmtime."""
+
+    def __init__(self, path: Path):
+        import wasmtime
+        engine, module = _compiled(path)
+        self._store = wasmtime.Store(engine)
+        linker = wasmtime.Linker(engine)
+        linker.define_func("env", "emscripten_notify_memory_growth",
+                           wasmtime.FuncType([wasmtime.ValType.i32()], []), lambda _index: None)
+        self._instance = linker.instantiate(self._store, module)
+        self._exports = self._instance.exports(self._store)
+        self._memory = self._exports["memory"]
+        self._funcs: dict[str, object] = {}
+        init = self._exports.get("_initialize")
+        if init is not None:
+            init(self._store)
+
+    def call(self, name: str, *args):
+        fn = self._funcs.get(name)
+        if fn is None:
+            fn = self._funcs[name] = self._exports[name]
+        return fn(self._store, *args)
+
+    def read(self, ptr: int, size: int) -> bytes:
+        return bytes(self._memory.read(self._store, ptr, ptr + size))
+
+    def write(self, ptr: int, data: bytes) -> None:
+        self._memory.write(self._store, data, ptr)
+
+
+def instantiate(wasm: str | os.PathLike | None = None) -> WasmInstance:
+    """A fresh runtime instance for this host (wasmtime on CPython)."""
+    return WasmtimeInstance(default_wasm_path(wasm))

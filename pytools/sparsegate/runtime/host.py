@@ -1,0 +1,234 @@
+"""`Session`: one `.sgm` model loaded into the WebAssembly runtime, ready to run.
+
+Works with numpy when it is installed (inputs: arrays; outputs: float32 ndarrays) and
+without it (inputs: flat or nested lists, `array('f')`; outputs: flat `array('f')`).
+
+    sess = Session("model.sgm")
+    sess.inputs          # [{"name": "input", "shape": [1, 3, 224, 224]}]
+    outs = sess.run({"input": x})
+    sess.set_gate(0.4); sess.stats()
+"""
+from __future__ import annotations
+
+import json
+import os
+import struct
+import sys
+from array import array
+
+from ..errors import InputError, ModelFormatError, RuntimeFailure
+from .adapter import instantiate
+
+try:
+    import numpy as np
+except ImportError:  # Pyodide offline, minimal installs
+    np = None
+
+
+def _numel(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def _flatten(value, out: list) -> list:
+    """Nested lists/tuples -> (flat list of floats, shape)."""
+    shape = []
+    level = value
+    while isinstance(level, (list, tuple)):
+        shape.append(len(level))
+        level = level[0] if level else None
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, (list, tuple)):
+            stack.extend(reversed(v))
+        else:
+            out.append(float(v))
+    return shape
+
+
+def _float_bytes(value, name: str, shape: list[int]) -> bytes:
+    """Little-endian float32 bytes of one input, after checking its shape or size."""
+    want = _numel(shape)
+    if np is not None and not isinstance(value, array):
+        arr = np.asarray(value, dtype=np.float32)
+        if list(arr.shape) != list(shape):
+            raise InputError(f"input '{name}': expected shape {list(shape)}, got {list(arr.shape)}")
+        return np.ascontiguousarray(arr, dtype="<f4").tobytes()
+    if isinstance(value, array):
+        flat, got = value, [len(value)]
+        if value.typecode != "f":
+            flat = array("f", value)
+    elif isinstance(value, (bytes, bytearray, memoryview)):
+        raise InputError(f"input '{name}': pass floats (array('f'), a list or an ndarray), not bytes")
+    else:
+        items: list = []
+        got = _flatten(value, items)
+        flat = array("f", items)
+        if len(got) > 1 and got != list(shape):
+            raise InputError(f"input '{name}': expected shape {list(shape)}, got {got}")
+    if len(flat) != want:
+        raise InputError(f"input '{name}': expected shape {list(shape)} ({want} values), "
+                         f"got {got} ({len(flat)} values)")
+    if sys.byteorder != "little":
+        flat = array("f", flat)
+        flat.byteswap()
+    return flat.tobytes()
+
+
+class Session:
+    """A model loaded into its own runtime instance. Not thread-safe; one per thread."""
+
+    def __init__(self, model, wasm=None):
+        if isinstance(model, (bytes, bytearray, memoryview)):
+            blob, self.source = bytes(model), None
+        else:
+            self.source = os.fspath(model)
+            try:
+                with open(self.source, "rb") as f:
+                    blob = f.read()
+            except OSError as e:
+                raise ModelFormatError(f"{self.source}: cannot read ({e.strerror})") from None
+        self._wasm = instantiate(wasm)
+        self._blob_ptr = self._model = self._session = 0
+        if len(blob) >= 1 << 32:
+            raise ModelFormatError(self._where(f"{len(blob)} bytes is too large for a wasm32 runtime"))
+        ptr = self._call("sg_alloc", len(blob))
+        if not ptr:
+            raise RuntimeFailure(self._where(f"out of memory for a model of {len(blob)} bytes"))
+        self._blob_ptr = ptr
+        self._wasm.write(ptr, blob)
+        self._model = self._call("sg_model_load", ptr, len(blob))
+        if not self._model:
+            raise ModelFormatError(self._where(self._last_error()))
+        meta_ptr = self._call("sg_model_metadata", self._model)
+        meta_size = self._call("sg_model_metadata_size", self._model)
+        try:
+            self.metadata = json.loads(self._wasm.read(meta_ptr, meta_size).decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as e:
+            raise ModelFormatError(self._where(f"META section is not valid JSON: {e}")) from None
+        self._session = self._call("sg_session_create", self._model)
+        if not self._session:
+            raise RuntimeFailure(self._where(self._last_error()))
+        self.inputs = [self._io(False, i) for i in range(self._call("sg_session_input_count", self._session))]
+        self.outputs = [self._io(True, i) for i in range(self._call("sg_session_output_count", self._session))]
+
+    # --- plumbing -------------------------------------------------------------------------
+    def _call(self, name, *args):
+        return self._wasm.call(name, *args)
+
+    def _where(self, message: str) -> str:
+        return f"{self.source}: {message}" if self.source else message
+
+    def _cstr(self, ptr: int) -> str:
+        if not ptr:
+            return ""
+        out = b""
+        while True:
+            chunk = self._wasm.read(ptr + len(out), 256)
+            end = chunk.find(b"\0")
+            if end >= 0:
+                return (out + chunk[:end]).decode("utf-8", "replace")
+            out += chunk
+
+    def _last_error(self) -> str:
+        return self._cstr(self._call("sg_last_error")) or "unknown runtime error"
+
+    def _io(self, output: bool, i: int) -> dict:
+        kind = "output" if output else "input"
+        s = self._session
+        rank = self._call(f"sg_session_{kind}_rank", s, i)
+        return {"name": self._cstr(self._call(f"sg_session_{kind}_name", s, i)),
+                "shape": [self._call(f"sg_session_{kind}_dim", s, i, a) for a in range(rank)]}
+
+    def _alive(self):
+        if not self._session:
+            raise RuntimeFailure(self._where("session is closed"))
+
+    # --- API ------------------------------------------------------------------------------
+    def run(self, feeds) -> dict:
+        """Runs the model. `feeds`: {input name: array}, or one array when there is one input.
+        Returns {output name: float32 ndarray} (flat array('f') without numpy)."""
+        self._alive()
+        if not isinstance(feeds, dict):
+            if len(self.inputs) != 1:
+                raise InputError(f"the model has {len(self.inputs)} inputs "
+                                 f"({', '.join(i['name'] for i in self.inputs)}); pass a dict")
+            feeds = {self.inputs[0]["name"]: feeds}
+        names = [i["name"] for i in self.inputs]
+        unknown = [k for k in feeds if k not in names]
+        if unknown:
+            raise InputError(f"unknown input(s) {unknown}; the model's inputs are {names}")
+        missing = [k for k in names if k not in feeds]
+        if missing:
+            raise InputError(f"missing input(s) {missing}; the model's inputs are {names}")
+        for i, info in enumerate(self.inputs):
+            data = _float_bytes(feeds[info["name"]], info["name"], info["shape"])
+            ptr = self._call("sg_session_input_data", self._session, i)
+            if data:
+                self._wasm.write(ptr, data)
+        if self._call("sg_session_run", self._session) != 0:
+            raise RuntimeFailure(self._where(self._last_error()))
+        out = {}
+        for i, info in enumerate(self.outputs):
+            n = _numel(info["shape"])
+            raw = self._wasm.read(self._call("sg_session_output_data", self._session, i), 4 * n) if n else b""
+            if np is not None:
+                out[info["name"]] = np.frombuffer(raw, dtype="<f4").astype(np.float32).reshape(info["shape"])
+            else:
+                values = array("f", raw)
+                if sys.byteorder != "little":
+                    values.byteswap()
+                out[info["name"]] = values
+        return out
+
+    def set_gate(self, gate: float) -> None:
+        """0 = dense (identical to an ungated run); 1 = every gated layer at its calibrated
+        sparsity. Models without gates ignore it."""
+        self._alive()
+        gate = float(gate)
+        if not 0.0 <= gate <= 1.0:
+            raise InputError(f"gate must be in [0, 1], got {gate}")
+        if self._call("sg_session_set_gate", self._session, gate) != 0:
+            raise RuntimeFailure(self._where(self._last_error()))
+
+    def stats(self) -> dict:
+        """MACs of the last run: dense versus executed, in total and per layer."""
+        self._alive()
+        s = self._session
+        layers = []
+        for k in range(self._call("sg_session_node_count", s)):
+            layers.append({"name": self._cstr(self._call("sg_session_node_name", s, k)),
+                           "op": self._cstr(self._call("sg_session_node_op", s, k)),
+                           "macs_dense": self._call("sg_session_node_macs_dense", s, k),
+                           "macs_executed": self._call("sg_session_node_macs_executed", s, k)})
+        return {"macs_dense": self._call("sg_session_macs_dense", s),
+                "macs_executed": self._call("sg_session_macs_executed", s),
+                "layers": layers,
+                "arena_bytes": self._call("sg_session_arena_bytes", s)}
+
+    def close(self) -> None:
+        """Frees the session, the model and its bytes inside the runtime (idempotent)."""
+        wasm = getattr(self, "_wasm", None)
+        if wasm is None:
+            return
+        if getattr(self, "_session", 0):
+            wasm.call("sg_session_free", self._session)
+            self._session = 0
+        if getattr(self, "_model", 0):
+            wasm.call("sg_model_free", self._model)
+            self._model = 0
+        if getattr(self, "_blob_ptr", 0):
+            wasm.call("sg_free", self._blob_ptr)
+            self._blob_ptr = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Session({self.source or '<bytes>'}, inputs={self.inputs}, outputs={self.outputs})"

@@ -1,0 +1,364 @@
+"""The cross-backend op table: every IR op, many shapes (odd sizes included), each case run
+through the real wasm runtime and compared with the numpy reference executor.
+
+One row = one case: `case(op, inputs, outs=None, tol=..., **attrs)`. `inputs` lists shapes;
+`C(shape)` makes that input a constant (stored in DATA, used in place by the runtime).
+`outs` lists output shapes; when absent they come from the numpy reference. New op -> new
+rows here, always. ERRORS lists graphs every backend must refuse with a clear message.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+from sparsegate.errors import RuntimeFailure, SparsegateError
+from sparsegate.format import model_bytes
+from sparsegate.ir import Graph, Node, TensorInfo
+from sparsegate.reference import OPS, run_graph
+from sparsegate.runtime import Session
+
+
+@dataclass
+class C:
+    """An input that is a constant tensor of this shape."""
+    shape: tuple
+    values: np.ndarray | None = None
+
+
+@dataclass
+class Case:
+    op: str
+    inputs: list
+    attrs: dict = field(default_factory=dict)
+    outs: list | None = None
+    tol: float = 1e-5
+    data: str = "normal"  # "normal" | "positive" (e.g. divisors) | "int" (exact ties for max)
+    name: str = ""
+
+
+def case(op, inputs, outs=None, tol=1e-5, data="normal", name="", **attrs) -> Case:
+    return Case(op, inputs, attrs, outs, tol, data, name)
+
+
+def _values(rng, shape, kind):
+    if kind == "positive":
+        return rng.uniform(0.5, 2.0, shape).astype(np.float32)
+    if kind == "int":
+        return rng.integers(-4, 5, shape).astype(np.float32)
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+def build(c: Case, seed: int = 0):
+    """The one-node graph of a case and its feeds."""
+    rng = np.random.default_rng(seed)
+    tensors, feeds, names, arrays = {}, {}, [], []
+    for i, spec in enumerate(c.inputs):
+        name = f"in{i}"
+        if spec is None:  # absent optional input
+            names.append("")
+            arrays.append(None)
+            continue
+        if isinstance(spec, C):
+            arr = spec.values if spec.values is not None else _values(rng, tuple(spec.shape), c.data)
+            tensors[name] = TensorInfo(name, tuple(arr.shape), data=np.asarray(arr, np.float32))
+        else:
+            arr = _values(rng, tuple(spec), c.data)
+            tensors[name] = TensorInfo(name, tuple(arr.shape))
+            feeds[name] = arr
+        names.append(name)
+        arrays.append(arr)
+    outs = c.outs
+    if outs is None:
+        outs = [tuple(o.shape) for o in OPS[c.op](arrays, c.attrs, None)]
+    out_names = [f"out{i}" for i in range(len(outs))]
+    for name, shape in zip(out_names, outs):
+        tensors[name] = TensorInfo(name, tuple(shape))
+    node = Node(c.op, f"{c.op.lower()}_node", names, out_names, dict(c.attrs))
+    graph = Graph([node], tensors, [n for n in names if n in feeds], out_names)
+    return graph, feeds
+
+
+def case_id(c: Case) -> str:
+    if c.name:
+        return c.name
+    shapes = "_".join("c" + "x".join(map(str, s.shape)) if isinstance(s, C) else
+                      "none" if s is None else "x".join(map(str, s)) or "scalar" for s in c.inputs)
+    attrs = "_".join(f"{k}{v}" for k, v in c.attrs.items() if not isinstance(v, str) or v)
+    tag = zlib.crc32(repr((shapes, c.attrs)).encode()) % 1000
+    return f"{c.op}-{shapes}-{attrs}-{tag}"[:90]
+
+
+D = dict  # shorthand for attribute dicts in rows
+CASES: list[Case] = [
+    # --- elementwise binary, numpy broadcasting ---
+    *[case(op, [[2, 3, 5, 7], [2, 3, 5, 7]], data="positive" if op == "Div" else "normal")
+      for op in ("Add", "Sub", "Mul", "Div")],
+    *[case(op, [[1, 13, 7, 9], C((1, 13, 1, 1))], data="positive" if op == "Div" else "normal")
+      for op in ("Add", "Sub", "Mul", "Div")],
+    case("Add", [[3, 1, 5], [1, 4, 1]]),
+    case("Sub", [[1], [2, 3, 17]]),
+    case("Mul", [[2, 3, 17], C(())]),
+    case("Div", [C(()), [5, 3]], data="positive"),
+    case("Add", [[6], [4, 6]]),
+    case("Sub", [[4, 1], [6]]),
+    case("Mul", [[2, 1, 3, 1, 5], [1, 4, 1, 6, 1]]),
+    case("Add", [[1, 2, 1, 2, 1, 2, 1, 3], [2, 1, 2, 1, 2, 1, 2, 1]]),
+    case("Add", [[2, 0, 3], [1, 3]]),
+    case("Mul", [[1, 1], [1, 1]]),
+    case("Add", [[], []]),
+    case("Add", [[1027], [1027]]),
+    case("PRelu", [[1, 8, 5, 5], C((8, 1, 1))]),
+    case("PRelu", [[2, 7, 3], C((1,))]),
+    case("PRelu", [[3, 9], [3, 9]]),
+    case("PRelu", [[1, 5, 6], C((5, 6))]),
+    # --- Concat / Split ---
+    case("Concat", [[1, 3, 4, 5], [1, 2, 4, 5], C((1, 1, 4, 5))], axis=1),
+    case("Concat", [[2, 3], [2, 5]], axis=1),
+    case("Concat", [[2, 3, 7], [1, 3, 7]], axis=0),
+    case("Concat", [[4, 3, 1], [4, 3, 2], [4, 3, 0]], axis=2),
+    case("Concat", [[5, 2]], axis=0),
+    case("Split", [[1, 10, 3, 3]], axis=1, split=[3, 7]),
+    case("Split", [[4, 9]], axis=1, split=[2, 2, 5]),
+    case("Split", [[6, 5, 2]], axis=0, split=[1, 0, 5]),
+    case("Split", [[3, 4, 11]], axis=2, split=[11]),
+    # --- Slice (outs given: the output shape is the tensor's) ---
+    case("Slice", [[2, 10, 7]], outs=[(2, 4, 3)], starts=[0, 1, 2], steps=[1, 2, 1]),
+    case("Slice", [[9, 8]], outs=[(9, 8)], starts=[8, 7], steps=[-1, -1]),
+    case("Slice", [[1, 3, 11, 13]], outs=[(1, 3, 6, 7)], starts=[0, 0, 0, 0], steps=[1, 1, 2, 2]),
+    case("Slice", [[1, 3, 11, 13]], outs=[(1, 2, 5, 4)], starts=[0, 2, 10, 1], steps=[1, -1, -2, 3]),
+    case("Slice", [[6, 5]], outs=[(0, 5)], starts=[0, 0], steps=[1, 1]),
+    case("Slice", [[7]], outs=[(1,)], starts=[6], steps=[100]),
+    # --- Reshape ---
+    case("Reshape", [[2, 3, 4]], outs=[(6, 4)]),
+    case("Reshape", [[1, 1280, 1, 1]], outs=[(1, 1280)]),
+    case("Reshape", [[5]], outs=[(1, 5, 1)]),
+    case("Reshape", [C((3, 4))], outs=[(12,)], name="Reshape-of-constant"),
+    # --- Transpose ---
+    case("Transpose", [[2, 3, 5]], perm=[2, 0, 1]),
+    case("Transpose", [[1, 3, 7, 9]], perm=[0, 2, 3, 1]),
+    case("Transpose", [[1, 7, 9, 3]], perm=[0, 3, 1, 2]),
+    case("Transpose", [[17, 33]], perm=[1, 0]),
+    case("Transpose", [[2, 3, 4, 5, 6]], perm=[4, 2, 0, 3, 1]),
+    case("Transpose", [[2, 3, 4]], perm=[0, 1, 2]),
+    case("Transpose", [[2, 1, 3, 1, 2, 1, 2, 2]], perm=[7, 6, 5, 4, 3, 2, 1, 0]),
+    # --- Pad ---
+    case("Pad", [[1, 3, 5, 6]], pads=[0, 0, 1, 2, 0, 0, 3, 1], mode="constant", value=0.5),
+    case("Pad", [[1, 3, 5, 6]], pads=[0, 0, 2, 1, 0, 0, 1, 3], mode="reflect", value=0.0),
+    case("Pad", [[1, 3, 5, 6]], pads=[0, 0, 2, 3, 0, 0, 4, 1], mode="edge", value=0.0),
+    case("Pad", [[2, 7]], pads=[-1, 2, 0, -3], mode="constant", value=-1.0),
+    case("Pad", [[4, 9]], pads=[1, -2, 2, 3], mode="reflect", value=0.0),
+    case("Pad", [[4, 9]], pads=[-1, 2, -2, -4], mode="edge", value=0.0),
+    case("Pad", [[3, 4]], pads=[0, 9, 0, 7], mode="reflect", value=0.0),
+    case("Pad", [[3, 1]], pads=[0, 2, 0, 3], mode="reflect", value=0.0),
+    case("Pad", [[0, 3]], pads=[1, 0, 2, 0], mode="constant", value=2.0),
+    case("Pad", [[5]], pads=[0, 0], mode="edge", value=0.0),
+    # --- Softmax ---
+    case("Softmax", [[2, 1000]], axis=1),
+    case("Softmax", [[3, 7, 5]], axis=1),
+    case("Softmax", [[3, 7, 5]], axis=0),
+    case("Softmax", [[1, 5, 4, 3]], axis=3),
+    case("Softmax", [[9]], axis=0),
+    case("Softmax", [[4, 1]], axis=1),
+
+    # --- compute ops ---
+    # Conv: im2col, pointwise (1x1) and depthwise paths; odd sizes, groups, strides, dilations,
+    # asymmetric pads and every fused activation.
+    case("Conv", [[1, 3, 7, 9], C((5, 3, 3, 3)), C((5,))], strides=[1, 1], pads=[1, 1, 1, 1],
+         dilations=[1, 1], group=1, activation="", activation_params=[]),
+    case("Conv", [[1, 7, 5, 5], C((13, 7, 1, 1)), C((13,))], strides=[1, 1], pads=[0, 0, 0, 0],
+         dilations=[1, 1], group=1, activation="Relu", activation_params=[]),
+    case("Conv", [[2, 16, 14, 14], C((8, 16, 1, 1))], strides=[1, 1], pads=[0, 0, 0, 0],
+         dilations=[1, 1], group=1, activation="Clip", activation_params=[0.0, 6.0]),
+    case("Conv", [[1, 37, 3, 11], C((37, 37, 1, 1)), C((37,))], strides=[1, 1], pads=[0, 0, 0, 0],
+         dilations=[1, 1], group=1, activation="Silu", activation_params=[]),
+    case("Conv", [[1, 5, 11, 10], C((6, 5, 3, 3)), C((6,))], strides=[2, 2], pads=[0, 1, 1, 0],
+         dilations=[1, 1], group=1, activation="HardSwish", activation_params=[]),
+    case("Conv", [[1, 4, 12, 13], C((7, 4, 3, 3)), C((7,))], strides=[1, 1], pads=[2, 3, 2, 3],
+         dilations=[2, 3], group=1, activation="Sigmoid", activation_params=[]),
+    case("Conv", [[1, 6, 9, 8], C((9, 2, 3, 3)), C((9,))], strides=[1, 1], pads=[1, 1, 1, 1],
+         dilations=[1, 1], group=3, activation="Silu", activation_params=[]),
+    case("Conv", [[1, 3, 32, 32], C((16, 3, 3, 3)), C((16,))], strides=[2, 2], pads=[0, 0, 1, 1],
+         dilations=[1, 1], group=1, activation="Relu", activation_params=[]),
+    case("Conv", [[1, 6, 9, 9], C((5, 6, 1, 1)), C((5,))], strides=[2, 2], pads=[0, 0, 0, 0],
+         dilations=[1, 1], group=1, activation="LeakyRelu", activation_params=[0.1]),
+    case("Conv", [[1, 64, 24, 24], C((20, 64, 3, 3)), C((20,))], strides=[1, 1],
+         pads=[1, 1, 1, 1], dilations=[1, 1], group=1, activation="", activation_params=[],
+         tol=1e-4),
+    case("Conv", [[1, 3, 5, 5], C((4, 3, 7, 7)), C((4,))], strides=[1, 1], pads=[3, 3, 3, 3],
+         dilations=[1, 1], group=1, activation="Tanh", activation_params=[]),
+    case("Conv", [[1, 5, 9, 15], C((3, 5, 1, 7)), C((3,))], strides=[1, 2], pads=[0, 3, 0, 3],
+         dilations=[1, 1], group=1, activation="HardSigmoid", activation_params=[0.2, 0.5]),
+    case("Conv", [[2, 3, 6, 7], C((4, 3, 2, 2))], strides=[3, 2], pads=[1, 0, 0, 2],
+         dilations=[2, 1], group=1, activation="", activation_params=[]),
+    # depthwise: stride 1, stride 2, generic stride, dilation, 5x5, channel multiplier
+    case("Conv", [[1, 8, 13, 11], C((8, 1, 3, 3)), C((8,))], strides=[1, 1], pads=[1, 1, 1, 1],
+         dilations=[1, 1], group=8, activation="Clip", activation_params=[0.0, 6.0]),
+    case("Conv", [[1, 5, 15, 17], C((5, 1, 3, 3)), C((5,))], strides=[2, 2], pads=[1, 1, 1, 1],
+         dilations=[1, 1], group=5, activation="HardSigmoid", activation_params=[0.2, 0.5]),
+    case("Conv", [[2, 7, 20, 21], C((7, 1, 5, 5)), C((7,))], strides=[2, 2], pads=[2, 2, 2, 2],
+         dilations=[1, 1], group=7, activation="LeakyRelu", activation_params=[0.1]),
+    case("Conv", [[1, 4, 10, 19], C((4, 1, 3, 3)), C((4,))], strides=[1, 1], pads=[2, 2, 2, 2],
+         dilations=[2, 2], group=4, activation="Tanh", activation_params=[]),
+    case("Conv", [[1, 3, 14, 23], C((3, 1, 3, 2))], strides=[3, 3], pads=[0, 1, 2, 0],
+         dilations=[1, 1], group=3, activation="Sigmoid", activation_params=[]),
+    case("Conv", [[1, 16, 7, 7], C((16, 1, 3, 3)), C((16,))], strides=[2, 2], pads=[0, 0, 1, 1],
+         dilations=[1, 1], group=16, activation="HardSwish", activation_params=[]),
+    case("Conv", [[1, 4, 6, 7], C((8, 1, 3, 3)), C((8,))], strides=[1, 1], pads=[1, 1, 1, 1],
+         dilations=[1, 1], group=4, activation="Silu", activation_params=[]),
+    # Gemm: constant B packed (transB), activation B (transposed at run time), transA, alpha,
+    # beta and every broadcast of C.
+    case("Gemm", [[1, 64], C((50, 64)), C((50,))], transA=0, transB=1, alpha=1.0, beta=1.0,
+         activation="", activation_params=[]),
+    case("Gemm", [[5, 7], C((7, 11)), C((1, 11))], transA=0, transB=0, alpha=0.5, beta=2.0,
+         activation="Relu", activation_params=[]),
+    case("Gemm", [[7, 5], [11, 7], C((5, 1))], transA=1, transB=1, alpha=1.0, beta=1.0,
+         activation="", activation_params=[]),
+    case("Gemm", [[6, 9], [9, 13]], transA=0, transB=0, alpha=1.5, beta=1.0,
+         activation="Sigmoid", activation_params=[]),
+    case("Gemm", [[9, 6], C((13, 9)), [6, 13]], transA=1, transB=1, alpha=1.0, beta=-1.0,
+         activation="Tanh", activation_params=[]),
+    case("Gemm", [[3, 4], C((4, 5)), C(())], transA=0, transB=0, alpha=2.0, beta=0.5,
+         activation="LeakyRelu", activation_params=[0.2]),
+    # MatMul: numpy semantics, 1-D operands, batch broadcasting
+    case("MatMul", [[3, 5], [5, 7]]),
+    case("MatMul", [[2, 3, 5, 9], C((9, 4))]),
+    case("MatMul", [[7], [7, 5]]),
+    case("MatMul", [[4, 6], [6]]),
+    case("MatMul", [[2, 1, 4, 5], [3, 5, 6]]),
+    case("MatMul", [[13, 33], [33, 17]]),
+    case("MatMul", [[9], [9]]),
+    # unary activations: odd element counts, and a wide range for the exp-based ones
+    *[case(op, [[2, 3, 5, 7]]) for op in ("Relu", "Sigmoid", "Tanh", "HardSwish", "Silu")],
+    *[case(op, [C((1001,), np.linspace(-30, 30, 1001, dtype=np.float32))], name=f"{op}-range")
+      for op in ("Sigmoid", "Tanh", "Silu", "HardSwish")],
+    case("Tanh", [C((801,), np.linspace(-1, 1, 801, dtype=np.float32))], name="Tanh-near-zero"),
+    case("LeakyRelu", [[3, 1027]], alpha=0.1),
+    case("HardSigmoid", [[2, 3, 5, 7]], alpha=0.2, beta=0.5),
+    case("Clip", [[2, 3, 5, 7]], min=-0.5, max=1.5),
+    case("Clip", [[1, 7, 3]], min=0, max=6),
+    case("Clip", [[13]], min=float("-inf"), max=0.25),
+    # pools: floor and ceil output sizes, pads, dilations, count_include_pad
+    case("MaxPool", [[1, 3, 9, 11]], kernel_shape=[3, 3], strides=[2, 2], pads=[0, 0, 0, 0],
+         dilations=[1, 1]),
+    case("MaxPool", [[1, 2, 10, 10]], outs=[(1, 2, 5, 5)], kernel_shape=[3, 3], strides=[2, 2],
+         pads=[0, 0, 0, 0], dilations=[1, 1], name="MaxPool-ceil"),
+    case("MaxPool", [[1, 4, 13, 13]], kernel_shape=[5, 5], strides=[1, 1], pads=[2, 2, 2, 2],
+         dilations=[1, 1]),
+    case("MaxPool", [[2, 3, 11, 9]], kernel_shape=[3, 3], strides=[1, 1], pads=[2, 2, 2, 2],
+         dilations=[2, 2]),
+    case("MaxPool", [[1, 3, 7, 8]], kernel_shape=[2, 3], strides=[2, 1], pads=[0, 1, 2, 0],
+         dilations=[1, 1]),
+    case("AveragePool", [[1, 3, 9, 11]], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1],
+         count_include_pad=0),
+    case("AveragePool", [[1, 3, 9, 11]], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1],
+         count_include_pad=1),
+    case("AveragePool", [[1, 2, 10, 10]], outs=[(1, 2, 6, 6)], kernel_shape=[3, 3],
+         strides=[2, 2], pads=[1, 1, 1, 1], count_include_pad=1, name="AveragePool-ceil-pad"),
+    *[case("AveragePool", [[1, 3, 7, 7]], outs=[(1, 3, 4, 4)], kernel_shape=[2, 2],
+           strides=[2, 2], pads=[0, 0, 0, 0], count_include_pad=cip,
+           name=f"AveragePool-ceil-cip{cip}") for cip in (0, 1)],
+    case("AveragePool", [[1, 2, 8, 9]], kernel_shape=[3, 2], strides=[1, 3], pads=[0, 1, 2, 0],
+         count_include_pad=1),
+    case("GlobalAveragePool", [[2, 5, 7, 9]]),
+    case("GlobalAveragePool", [[1, 3, 1000]]),
+    case("GlobalAveragePool", [[1, 16, 20, 20]]),
+    case("GlobalMaxPool", [[2, 5, 7, 9]]),
+    case("GlobalMaxPool", [[1, 3, 3]]),
+    # Resize: nearest (every nearest_mode) and linear (every coordinate mode), up and down
+    case("Resize", [[1, 3, 5, 7]], outs=[(1, 3, 10, 14)], mode="nearest",
+         coordinate_transformation_mode="asymmetric", nearest_mode="floor",
+         scales=[1.0, 1.0, 2.0, 2.0]),
+    case("Resize", [[1, 3, 5, 7]], outs=[(1, 3, 10, 14)], mode="nearest",
+         coordinate_transformation_mode="half_pixel", nearest_mode="round_prefer_floor",
+         scales=[1.0, 1.0, 2.0, 2.0]),
+    case("Resize", [[1, 2, 8, 9]], outs=[(1, 2, 4, 4)], mode="nearest",
+         coordinate_transformation_mode="half_pixel", nearest_mode="round_prefer_ceil",
+         scales=[1.0, 1.0, 0.5, 0.5]),
+    case("Resize", [[1, 1, 4, 5]], outs=[(1, 1, 12, 15)], mode="nearest",
+         coordinate_transformation_mode="align_corners", nearest_mode="ceil",
+         scales=[1.0, 1.0, 3.0, 3.0]),
+    case("Resize", [[2, 3, 4]], outs=[(2, 5, 9)], mode="nearest",
+         coordinate_transformation_mode="pytorch_half_pixel", nearest_mode="round_prefer_floor",
+         scales=[1.0, 5 / 3, 2.25]),
+    case("Resize", [[1, 3, 5, 7]], outs=[(1, 3, 10, 14)], mode="linear",
+         coordinate_transformation_mode="half_pixel", nearest_mode="round_prefer_floor",
+         scales=[1.0, 1.0, 2.0, 2.0]),
+    case("Resize", [[1, 2, 4, 6]], outs=[(1, 2, 7, 11)], mode="linear",
+         coordinate_transformation_mode="align_corners", nearest_mode="round_prefer_floor",
+         scales=[1.0, 1.0, 7 / 4, 11 / 6]),
+    case("Resize", [[1, 2, 4, 5]], outs=[(1, 2, 1, 10)], mode="linear",
+         coordinate_transformation_mode="pytorch_half_pixel", nearest_mode="round_prefer_floor",
+         scales=[1.0, 1.0, 0.25, 2.0]),
+    case("Resize", [[1, 1, 10, 10]], outs=[(1, 1, 6, 6)], mode="linear",
+         coordinate_transformation_mode="asymmetric", nearest_mode="round_prefer_floor",
+         scales=[1.0, 1.0, 0.6, 0.6]),
+    case("Resize", [[2, 6, 5]], outs=[(2, 9, 5)], mode="linear",
+         coordinate_transformation_mode="half_pixel", nearest_mode="round_prefer_floor",
+         scales=[1.0, 1.5, 1.0]),
+    case("Resize", [[1, 1, 5, 5]], outs=[(1, 1, 7, 7)], mode="linear",
+         coordinate_transformation_mode="half_pixel_symmetric", nearest_mode="round_prefer_floor",
+         scales=[1.0, 1.0, 1.5, 1.5]),
+    case("Resize", [[2, 3, 2, 3, 4]], outs=[(4, 3, 4, 3, 6)], mode="linear",
+         coordinate_transformation_mode="half_pixel", nearest_mode="round_prefer_floor",
+         scales=[2.0, 1.0, 2.0, 1.0, 1.5]),
+]
+
+
+@pytest.mark.parametrize("c", CASES, ids=[case_id(c) for c in CASES])
+def test_op_matches_reference(c: Case):
+    graph, feeds = build(c)
+    want = run_graph(graph, feeds)
+    sess = Session(model_bytes(graph))
+    got = sess.run(feeds)
+    for name in graph.outputs:
+        assert got[name].shape == want[name].shape, name
+        np.testing.assert_allclose(got[name], want[name], rtol=c.tol, atol=c.tol, err_msg=f"{c.op} {name}")
+
+
+def _bad(op, inputs, outs, **attrs):
+    return case(op, inputs, outs=outs, **attrs)
+
+
+# Graphs the runtime must refuse at session creation, with a message naming the node and
+# the problem (regex). Output shapes are given explicitly, since they are often the fault.
+ERRORS = [
+    (_bad("Add", [[2, 3], [4, 3]], [(2, 3)]), "do not broadcast"),
+    (_bad("Add", [[2, 3], [1, 3]], [(3, 2)]), r"output 'out0' has shape \[3, 2\], expected \[2, 3\]"),
+    (_bad("Add", [[2, 3]], [(2, 3)]), "expects 2 inputs"),
+    (_bad("PRelu", [[1, 3], [2, 3]], [(2, 3)]), "slope"),
+    (_bad("Concat", [[1, 3], [2, 4]], [(3, 3)], axis=0), "Concat node .*in1"),
+    (_bad("Concat", [[1, 3], [1, 3]], [(2, 3)], axis=2), "axis"),
+    (_bad("Concat", [[1, 3], [1, 3]], [(3, 3)], axis=0), "shape"),
+    (_bad("Split", [[4, 6]], [(4, 2), (4, 3)], axis=1, split=[2, 3]), "split"),
+    (_bad("Split", [[4, 6]], [(4, 2), (4, 4)], axis=1, split=[2, 3]), "split"),
+    (_bad("Slice", [[5, 5]], [(3, 3)], starts=[0, 3], steps=[1, 1]), "out of range"),
+    (_bad("Slice", [[5, 5]], [(3, 3)], starts=[0, 0], steps=[1, 0]), "step"),
+    (_bad("Slice", [[5, 5]], [(3, 3)], starts=[3, 0], steps=[-2, 1]), "out of range"),
+    (_bad("Slice", [[5, 5]], [(3, 3)], starts=[0], steps=[1]), "starts"),
+    (_bad("Reshape", [[2, 3]], [(7,)]), "element count"),
+    (_bad("Transpose", [[2, 3, 4]], [(4, 3, 2)], perm=[2, 1, 1]), "perm"),
+    (_bad("Transpose", [[2, 3, 4]], [(4, 2, 3)], perm=[2, 1, 0]), "shape"),
+    (_bad("Pad", [[2, 3]], [(2, 5)], pads=[0, 1, 0, 1, 0], mode="constant", value=0.0), "pads"),
+    (_bad("Pad", [[2, 3]], [(2, 9)], pads=[0, 1, 0, 1], mode="constant", value=0.0), "shape"),
+    (_bad("Pad", [[2, 3]], [(2, 5)], pads=[0, 1, 0, 1], mode="wrap", value=0.0), "mode"),
+    (_bad("Pad", [[2, 3]], [(2, -3)], pads=[0, -4, 0, -2], mode="constant", value=0.0), "negative|shape|dimension"),
+    (_bad("Pad", [[2, 0]], [(2, 2)], pads=[0, 1, 0, 1], mode="edge", value=0.0), "empty"),
+    (_bad("Softmax", [[2, 3]], [(2, 3)], axis=2), "axis"),
+    (_bad("Softmax", [[2, 3]], [(2, 3)]), "attribute 'axis' is missing"),
+    (_bad("Softmax", [[2, 3]], [(2, 3)], axis="x"), "axis"),
+]
+
+
+@pytest.mark.parametrize("c,match", ERRORS, ids=[f"{c.op}-{m[:24]}" for c, m in ERRORS])
+def test_op_refuses_inconsistent_graph(c: Case, match: str):
+    graph, _ = build(c)
+    try:
+        blob = model_bytes(graph)
+    except (ValueError, SparsegateError):
+        pytest.skip("the writer refuses this graph already")
+    with pytest.raises(SparsegateError, match=match) as err:
+        Session(blob)
+    assert f"{c.op.lower()}_node" in str(err.value) or err.type is not RuntimeFailure

@@ -1,0 +1,138 @@
+#include "conv_f32.h"
+#include <string.h>
+
+namespace sg {
+
+void f32_im2col_tile(const float* x, int C, const Conv2dGeom& g, int j0, int nb, float* buf) {
+  const int oy0 = j0 / g.Wo, ox0 = j0 % g.Wo;
+  float* row = buf;
+  for (int c = 0; c < C; c++) {
+    const float* xc = x + (ptrdiff_t)c * g.H * g.W;
+    for (int ky = 0; ky < g.kH; ky++) {
+      for (int kx = 0; kx < g.kW; kx++, row += nb) {
+        // Walk the tile one output row at a time: within a row the input column advances by
+        // sW, so the valid (inside the input) part is one contiguous range of output columns.
+        int oy = oy0, ox = ox0;
+        for (int t = 0; t < nb;) {
+          int n = g.Wo - ox < nb - t ? g.Wo - ox : nb - t;
+          float* dst = row + t;
+          int iy = oy * g.sH - g.pT + ky * g.dH;
+          if (iy < 0 || iy >= g.H) {
+            memset(dst, 0, (size_t)n * sizeof(float));
+          } else {
+            const float* src = xc + (ptrdiff_t)iy * g.W;
+            int ix = ox * g.sW - g.pL + kx * g.dW; // input column of dst[0]
+            int lo = ix >= 0 ? 0 : (-ix + g.sW - 1) / g.sW;
+            int hi = ix < g.W ? (g.W - 1 - ix) / g.sW + 1 : 0;
+            if (hi > n) hi = n;
+            if (lo > hi) lo = hi;
+            if (lo > 0) memset(dst, 0, (size_t)lo * sizeof(float));
+            if (g.sW == 1) {
+              if (hi > lo) memcpy(dst + lo, src + ix + lo, (size_t)(hi - lo) * sizeof(float));
+            } else {
+              for (int i = lo; i < hi; i++) dst[i] = src[ix + i * g.sW];
+            }
+            if (hi < n) memset(dst + hi, 0, (size_t)(n - hi) * sizeof(float));
+          }
+          t += n;
+          ox = 0;
+          oy++;
+        }
+      }
+    }
+  }
+}
+
+// Padded plane: every row that some output reads, every column plus 4 floats of slack for the
+// stride-2 pair of loads at the end of a row.
+static inline int dw_rows(const Conv2dGeom& g) { return (g.Ho - 1) * g.sH + (g.kH - 1) * g.dH + 1; }
+static inline int dw_cols(const Conv2dGeom& g) { return (g.Wo - 1) * g.sW + (g.kW - 1) * g.dW + 1 + 4; }
+
+size_t f32_dwconv_scratch(const Conv2dGeom& g) { return (size_t)dw_rows(g) * dw_cols(g); }
+
+// Four output columns' worth of input at p, p + S, p + 2S, p + 3S.
+template <int S>
+static inline v128_t load_strided(const float* p, int s) {
+  if (S == 1) return wasm_v128_load(p);
+  if (S == 2) return wasm_i32x4_shuffle(wasm_v128_load(p), wasm_v128_load(p + 4), 0, 2, 4, 6);
+  return wasm_f32x4_make(p[0], p[s], p[2 * s], p[3 * s]);
+}
+
+// One output row from the padded plane. S is the column stride when it is 1 or 2 (0: any,
+// read from g.sW).
+template <int S>
+static void dw_row(const float* const* prow, const float* w, const v128_t* wv, float bias,
+                   const Conv2dGeom& g, const Act& act, float* yr) {
+  const int s = S ? S : g.sW;
+  const v128_t vb = wasm_f32x4_splat(bias);
+  int x = 0;
+  for (; x + 8 <= g.Wo; x += 8) {
+    v128_t acc0 = vb, acc1 = vb;
+    for (int ky = 0, t = 0; ky < g.kH; ky++) {
+      const float* p = prow[ky] + x * s;
+      for (int kx = 0; kx < g.kW; kx++, t++, p += g.dW) {
+        v128_t wk = wv ? wv[t] : wasm_v128_load32_splat(w + t);
+        acc0 = wasm_f32x4_add(acc0, wasm_f32x4_mul(wk, load_strided<S>(p, s)));
+        acc1 = wasm_f32x4_add(acc1, wasm_f32x4_mul(wk, load_strided<S>(p + 4 * s, s)));
+      }
+    }
+    wasm_v128_store(yr + x, act_f32x4(acc0, act));
+    wasm_v128_store(yr + x + 4, act_f32x4(acc1, act));
+  }
+  for (; x + 4 <= g.Wo; x += 4) {
+    v128_t acc = vb;
+    for (int ky = 0, t = 0; ky < g.kH; ky++) {
+      const float* p = prow[ky] + x * s;
+      for (int kx = 0; kx < g.kW; kx++, t++, p += g.dW)
+        acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wv ? wv[t] : wasm_v128_load32_splat(w + t),
+                                                 load_strided<S>(p, s)));
+    }
+    wasm_v128_store(yr + x, act_f32x4(acc, act));
+  }
+  for (; x < g.Wo; x++) {
+    float acc = bias;
+    for (int ky = 0, t = 0; ky < g.kH; ky++) {
+      const float* p = prow[ky] + x * s;
+      for (int kx = 0; kx < g.kW; kx++, t++) acc += w[t] * p[kx * g.dW];
+    }
+    yr[x] = act_f32(acc, act);
+  }
+}
+
+void f32_dwconv_simd128(const float* x, const float* w, float bias, const Conv2dGeom& g,
+                        const Act& act, float* y, float* scratch) {
+  const int Hp = dw_rows(g), Wp = dw_cols(g);
+  // Zero-padded copy of the input rows and columns that the outputs read.
+  for (int py = 0; py < Hp; py++) {
+    float* dst = scratch + (ptrdiff_t)py * Wp;
+    int iy = py - g.pT;
+    if (iy < 0 || iy >= g.H) {
+      memset(dst, 0, (size_t)Wp * sizeof(float));
+      continue;
+    }
+    int left = g.pL < Wp ? g.pL : Wp;
+    int ncopy = g.W < Wp - left ? g.W : Wp - left;
+    memset(dst, 0, (size_t)left * sizeof(float));
+    memcpy(dst + left, x + (ptrdiff_t)iy * g.W, (size_t)ncopy * sizeof(float));
+    memset(dst + left + ncopy, 0, (size_t)(Wp - left - ncopy) * sizeof(float));
+  }
+  // Weight splats hoisted out of the row loop for kernels up to 7×7.
+  v128_t wbuf[49];
+  const v128_t* wv = nullptr;
+  if (g.kH * g.kW <= 49) {
+    for (int t = 0; t < g.kH * g.kW; t++) wbuf[t] = wasm_f32x4_splat(w[t]);
+    wv = wbuf;
+  }
+  const float* prow_buf[64];
+  const float** prow = prow_buf; // the op sends kernels with kH > 64 down the im2col path
+  for (int oy = 0; oy < g.Ho; oy++) {
+    for (int ky = 0; ky < g.kH; ky++)
+      prow[ky] = scratch + (ptrdiff_t)(oy * g.sH + ky * g.dH) * Wp;
+    float* yr = y + (ptrdiff_t)oy * g.Wo;
+    if (g.sW == 1) dw_row<1>(prow, w, wv, bias, g, act, yr);
+    else if (g.sW == 2) dw_row<2>(prow, w, wv, bias, g, act, yr);
+    else dw_row<0>(prow, w, wv, bias, g, act, yr);
+  }
+}
+
+} // namespace sg

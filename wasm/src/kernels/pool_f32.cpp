@@ -1,0 +1,89 @@
+#include "pool_f32.h"
+#include <math.h>
+
+namespace sg {
+
+// Kernel taps [*k0, *k1) whose position start + k·d lies in [lo, hi).
+static inline void tap_range(int start, int k, int d, int lo, int hi, int* k0, int* k1) {
+  int a = start >= lo ? 0 : (lo - start + d - 1) / d;
+  int b = start < hi ? (hi - 1 - start) / d + 1 : 0;
+  if (b > k) b = k;
+  if (a > b) a = b;
+  *k0 = a;
+  *k1 = b;
+}
+
+void f32_maxpool2d(const float* x, const Conv2dGeom& g, float* y) {
+  for (int oy = 0; oy < g.Ho; oy++) {
+    int iy0 = oy * g.sH - g.pT, ky0, ky1;
+    tap_range(iy0, g.kH, g.dH, 0, g.H, &ky0, &ky1);
+    for (int ox = 0; ox < g.Wo; ox++) {
+      int ix0 = ox * g.sW - g.pL, kx0, kx1;
+      tap_range(ix0, g.kW, g.dW, 0, g.W, &kx0, &kx1);
+      float m = -INFINITY;
+      for (int ky = ky0; ky < ky1; ky++) {
+        const float* row = x + (ptrdiff_t)(iy0 + ky * g.dH) * g.W + ix0;
+        for (int kx = kx0; kx < kx1; kx++) {
+          float v = row[kx * g.dW];
+          m = v > m ? v : m;
+        }
+      }
+      y[(ptrdiff_t)oy * g.Wo + ox] = m;
+    }
+  }
+}
+
+void f32_avgpool2d(const float* x, const Conv2dGeom& g, int pB, int pR, bool count_include_pad,
+                   float* y) {
+  for (int oy = 0; oy < g.Ho; oy++) {
+    int iy0 = oy * g.sH - g.pT, ky0, ky1, cy0, cy1;
+    tap_range(iy0, g.kH, g.dH, 0, g.H, &ky0, &ky1);
+    if (count_include_pad) tap_range(iy0, g.kH, g.dH, -g.pT, g.H + pB, &cy0, &cy1);
+    else cy0 = ky0, cy1 = ky1;
+    for (int ox = 0; ox < g.Wo; ox++) {
+      int ix0 = ox * g.sW - g.pL, kx0, kx1, cx0, cx1;
+      tap_range(ix0, g.kW, g.dW, 0, g.W, &kx0, &kx1);
+      if (count_include_pad) tap_range(ix0, g.kW, g.dW, -g.pL, g.W + pR, &cx0, &cx1);
+      else cx0 = kx0, cx1 = kx1;
+      float s = 0;
+      for (int ky = ky0; ky < ky1; ky++) {
+        const float* row = x + (ptrdiff_t)(iy0 + ky * g.dH) * g.W + ix0;
+        for (int kx = kx0; kx < kx1; kx++) s += row[kx * g.dW];
+      }
+      int count = (cy1 - cy0) * (cx1 - cx0);
+      y[(ptrdiff_t)oy * g.Wo + ox] = count > 0 ? s / (float)count : 0.0f;
+    }
+  }
+}
+
+double f32_sum_simd128(const float* x, int64_t n) {
+  double total = 0;
+  for (int64_t i0 = 0; i0 < n; i0 += 1024) {
+    int64_t i1 = n - i0 < 1024 ? n : i0 + 1024, i = i0;
+    v128_t acc = wasm_f32x4_splat(0.0f);
+    for (; i + 4 <= i1; i += 4) acc = wasm_f32x4_add(acc, wasm_v128_load(x + i));
+    float s = wasm_f32x4_extract_lane(acc, 0) + wasm_f32x4_extract_lane(acc, 1) +
+              wasm_f32x4_extract_lane(acc, 2) + wasm_f32x4_extract_lane(acc, 3);
+    for (; i < i1; i++) s += x[i];
+    total += s;
+  }
+  return total;
+}
+
+float f32_max_simd128(const float* x, int64_t n) {
+  int64_t i = 0;
+  float m = -INFINITY;
+  if (n >= 4) {
+    v128_t acc = wasm_v128_load(x);
+    for (i = 4; i + 4 <= n; i += 4) acc = wasm_f32x4_max(acc, wasm_v128_load(x + i));
+    for (int l = 0; l < 4; l++) {
+      float v = wasm_f32x4_extract_lane(acc, 0);
+      acc = wasm_i32x4_shuffle(acc, acc, 1, 2, 3, 0);
+      m = v > m || v != v ? v : m;
+    }
+  }
+  for (; i < n; i++) m = x[i] > m || x[i] != x[i] ? x[i] : m;
+  return m;
+}
+
+} // namespace sg

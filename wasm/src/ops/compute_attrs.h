@@ -1,0 +1,128 @@
+// Attribute and tensor checks shared by the compute ops (conv, gemm, unary, pool, resize).
+// Each reads one attribute or checks one tensor and, on a problem, fails the node with a
+// message naming the attribute or tensor, what was expected and what was found.
+#pragma once
+#include <string>
+#include <vector>
+#include "op.h"
+#include "../kernels/activation.h"
+
+namespace sg {
+
+// INTS attribute with exactly n values.
+static inline bool attr_ints_n(OpCtx& ctx, const char* key, int n, int64_t* out) {
+  const Attr* a = ctx.node->attr(key);
+  if (!a) return ctx.fail("missing attribute '%s'", key);
+  if (a->type != Attr::INTS) return ctx.fail("attribute '%s' must be ints", key);
+  if ((int)a->ints.size() != n)
+    return ctx.fail("attribute '%s' needs %d values, got %d", key, n, (int)a->ints.size());
+  for (int i = 0; i < n; i++) out[i] = a->ints[i];
+  return true;
+}
+
+// A single int, optionally within [lo, hi].
+static inline bool attr_int_in(OpCtx& ctx, const char* key, int64_t lo, int64_t hi, int64_t* out) {
+  if (!attr_ints_n(ctx, key, 1, out)) return false;
+  if (*out < lo || *out > hi)
+    return ctx.fail("attribute '%s' = %lld, expected %lld..%lld", key, (long long)*out,
+                    (long long)lo, (long long)hi);
+  return true;
+}
+
+// Floats (an all-integer list may have been written as ints; an empty list as ints).
+static inline bool attr_floats_any(OpCtx& ctx, const char* key, std::vector<float>* out) {
+  const Attr* a = ctx.node->attr(key);
+  if (!a) return ctx.fail("missing attribute '%s'", key);
+  if (a->type == Attr::STRING) return ctx.fail("attribute '%s' must be floats", key);
+  *out = ctx.node->attr_floats(key);
+  return true;
+}
+
+static inline bool attr_float1(OpCtx& ctx, const char* key, float* out) {
+  std::vector<float> v;
+  if (!attr_floats_any(ctx, key, &v)) return false;
+  if (v.size() != 1) return ctx.fail("attribute '%s' needs 1 value, got %d", key, (int)v.size());
+  *out = v[0];
+  return true;
+}
+
+static inline bool attr_str(OpCtx& ctx, const char* key, std::string* out) {
+  const Attr* a = ctx.node->attr(key);
+  if (!a) return ctx.fail("missing attribute '%s'", key);
+  if (a->type != Attr::STRING) return ctx.fail("attribute '%s' must be a string", key);
+  *out = a->str;
+  return true;
+}
+
+// `activation` and `activation_params` of Conv and Gemm.
+static inline bool attr_activation(OpCtx& ctx, Act* act) {
+  std::string name;
+  std::vector<float> params;
+  if (!attr_str(ctx, "activation", &name) || !attr_floats_any(ctx, "activation_params", &params))
+    return false;
+  const char* err = act_parse(name.c_str(), params.data(), (int)params.size(), act);
+  if (err) return ctx.fail("activation '%s' with %d params: %s", name.c_str(), (int)params.size(), err);
+  return true;
+}
+
+// Input/output counts: inputs in [min_in, max_in] (positions ≥ min_in may be absent),
+// required inputs present, exactly n_out outputs.
+static inline bool check_arity(OpCtx& ctx, int min_in, int max_in, int n_out) {
+  int n = ctx.input_count();
+  if (n < min_in || n > max_in) {
+    if (min_in == max_in) return ctx.fail("expects %d inputs, got %d", min_in, n);
+    return ctx.fail("expects %d to %d inputs, got %d", min_in, max_in, n);
+  }
+  for (int i = 0; i < min_in; i++)
+    if (!ctx.has_input(i)) return ctx.fail("input %d is required but absent", i);
+  if (ctx.output_count() != n_out)
+    return ctx.fail("expects %d output(s), got %d", n_out, ctx.output_count());
+  return true;
+}
+
+static inline bool check_f32(OpCtx& ctx, const Tensor& t) {
+  if (t.dtype != DT_F32)
+    return ctx.fail("tensor '%s' must be float32, got %s", t.name.c_str(), dtype_name(t.dtype));
+  return true;
+}
+
+static inline bool check_rank(OpCtx& ctx, const Tensor& t, int rank) {
+  if (t.shape.rank != rank)
+    return ctx.fail("tensor '%s' must have rank %d, got shape %s", t.name.c_str(), rank,
+                    t.shape.str().c_str());
+  return true;
+}
+
+static inline bool check_shape(OpCtx& ctx, const Tensor& t, const Shape& want) {
+  if (t.shape != want)
+    return ctx.fail("tensor '%s' has shape %s, expected %s", t.name.c_str(),
+                    t.shape.str().c_str(), want.str().c_str());
+  return true;
+}
+
+// Kernels index with int (and wasm32 pointers): every tensor they touch fits 2^31 - 1 floats.
+static inline bool check_numel(OpCtx& ctx, const Tensor& t) {
+  if (t.shape.numel() > 0x7FFFFFFF)
+    return ctx.fail("tensor '%s' %s is too large", t.name.c_str(), t.shape.str().c_str());
+  return true;
+}
+
+// Constant float32 data of input i; fails when the input is computed or stored as another
+// dtype (quantized weights are converted by their own ops, not here).
+static inline bool constant_input(OpCtx& ctx, int i, const float** out) {
+  const Tensor& t = ctx.input(i);
+  *out = ctx.constant_f32(i);
+  if (!*out)
+    return ctx.fail("tensor '%s' must be a float32 constant (kind %d, %s)", t.name.c_str(),
+                    (int)t.kind, dtype_name(t.dtype));
+  return true;
+}
+
+static inline Shape make_shape(int rank, const int64_t* dims) {
+  Shape s;
+  s.rank = rank;
+  for (int i = 0; i < rank; i++) s.dims[i] = dims[i];
+  return s;
+}
+
+} // namespace sg

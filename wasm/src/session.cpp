@@ -1,0 +1,165 @@
+#include "session.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <algorithm>
+#include "common.h"
+#include "sparsegate.h"
+
+sg_session::~sg_session() {
+  for (sg::NodeState* st : states) delete st;
+  for (void* p : dedicated) free(p);
+  free(arena);
+}
+
+namespace sg {
+
+static uint64_t round_up(uint64_t n) { return (n + kSgAlign - 1) / kSgAlign * kSgAlign; }
+
+uint64_t plan_arena(const std::vector<int>& first, const std::vector<int>& last,
+                    const std::vector<uint64_t>& bytes, std::vector<uint64_t>* offsets) {
+  size_t n = bytes.size();
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; i++) order[i] = i;
+  // Largest first, then by first use: fewer holes than placing in program order.
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    if (bytes[a] != bytes[b]) return bytes[a] > bytes[b];
+    if (first[a] != first[b]) return first[a] < first[b];
+    return a < b;
+  });
+  offsets->assign(n, 0);
+  std::vector<size_t> placed;
+  std::vector<std::pair<uint64_t, uint64_t>> busy;  // [begin, end) of live conflicting slots
+  uint64_t total = 0;
+  for (size_t i : order) {
+    busy.clear();
+    for (size_t j : placed)
+      if (first[j] <= last[i] && first[i] <= last[j]) busy.push_back({(*offsets)[j], (*offsets)[j] + bytes[j]});
+    std::sort(busy.begin(), busy.end());
+    uint64_t at = 0;  // first fit: lowest offset whose gap holds bytes[i]
+    for (const auto& b : busy) {
+      if (b.first >= at + bytes[i]) break;
+      if (b.second > at) at = b.second;
+    }
+    (*offsets)[i] = at;
+    placed.push_back(i);
+    if (at + bytes[i] > total) total = at + bytes[i];
+  }
+  return total;
+}
+
+static bool prepare_nodes(sg_session* s) {
+  const Model& m = *s->model;
+  s->ctx.resize(m.nodes.size());
+  s->node_macs_executed.assign(m.nodes.size(), 0);
+  for (size_t k = 0; k < m.nodes.size(); k++) {
+    OpCtx& c = s->ctx[k];
+    const Node& n = m.nodes[k];
+    c.model = &m;
+    c.node = &n;
+    c.error = &s->error;
+    c.owned_states = &s->states;
+    c.in.assign(n.inputs.size(), nullptr);
+    c.out.assign(n.outputs.size(), nullptr);
+    for (size_t i = 0; i < n.inputs.size(); i++)
+      if (n.inputs[i] >= 0 && m.tensors[n.inputs[i]].kind == TK_CONSTANT)
+        c.in[i] = (const float*)m.tensors[n.inputs[i]].data;
+    s->error.clear();
+    if (!op_at(n.op_index).prepare(c)) {
+      if (s->error.empty()) s->error = n.op + " node '" + n.name + "': prepare failed";
+      set_error_text(SG_ERR_FORMAT, s->error);
+      return false;
+    }
+    if (!(c.macs >= 0) || !isfinite(c.macs))
+      return set_error(SG_ERR_FORMAT, "%s node '%s': invalid MAC count", n.op.c_str(), n.name.c_str());
+    s->macs_dense += c.macs;
+  }
+  return true;
+}
+
+static bool plan_memory(sg_session* s) {
+  const Model& m = *s->model;
+  size_t nt = m.tensors.size();
+  s->tensor_data.assign(nt, nullptr);
+  std::vector<int> first(nt, -1), last(nt, -1);
+  std::vector<uint8_t> dedicated(nt, 0);
+  for (int t : m.inputs) dedicated[t] = 1;
+  for (int t : m.outputs) dedicated[t] = 1;
+  for (size_t k = 0; k < m.nodes.size(); k++) {
+    for (int t : m.nodes[k].outputs) first[t] = last[t] = (int)k;
+    for (int t : m.nodes[k].inputs)
+      if (t >= 0) last[t] = (int)k;
+  }
+  uint64_t total = 0;
+  std::vector<size_t> slot_tensor;
+  std::vector<int> f, l;
+  std::vector<uint64_t> bytes, offsets;
+  for (size_t t = 0; t < nt; t++) {
+    const Tensor& tt = m.tensors[t];
+    if (tt.kind == TK_CONSTANT) {
+      s->tensor_data[t] = (float*)tt.data;
+      continue;
+    }
+    uint64_t b = round_up((uint64_t)tt.shape.numel() * 4);
+    if (b == 0) b = kSgAlign;
+    if (dedicated[t]) {
+      total += b;
+      if (total > kSgMaxActivationBytes) break;
+      void* p = aligned_alloc(kSgAlign, b);
+      if (!p) return set_error(SG_ERR_MEMORY, "out of memory allocating %llu bytes for tensor '%s'", (unsigned long long)b, tt.name.c_str());
+      memset(p, 0, b);
+      s->dedicated.push_back(p);
+      s->tensor_data[t] = (float*)p;
+    } else if (first[t] >= 0) {
+      slot_tensor.push_back(t);
+      f.push_back(first[t]);
+      l.push_back(last[t]);
+      bytes.push_back(b);
+    }
+  }
+  uint64_t arena = 0;
+  if (total <= kSgMaxActivationBytes) {
+    uint64_t sum = 0;  // guard the planner's sums before planning
+    for (uint64_t b : bytes) sum += b;
+    if (sum + total <= (1ull << 50)) arena = plan_arena(f, l, bytes, &offsets);
+    else arena = sum;
+  }
+  if (total > kSgMaxActivationBytes || arena > kSgMaxActivationBytes - total)
+    return set_error(SG_ERR_MEMORY, "activation memory exceeds the limit of %llu MiB",
+                     (unsigned long long)(kSgMaxActivationBytes >> 20));
+  s->arena_bytes = arena;
+  if (arena) {
+    s->arena = (uint8_t*)aligned_alloc(kSgAlign, arena);
+    if (!s->arena) return set_error(SG_ERR_MEMORY, "out of memory allocating an arena of %llu bytes", (unsigned long long)arena);
+  }
+  for (size_t i = 0; i < slot_tensor.size(); i++) s->tensor_data[slot_tensor[i]] = (float*)(s->arena + offsets[i]);
+  for (size_t k = 0; k < m.nodes.size(); k++) {
+    OpCtx& c = s->ctx[k];
+    const Node& n = m.nodes[k];
+    for (size_t i = 0; i < n.inputs.size(); i++) c.in[i] = n.inputs[i] >= 0 ? s->tensor_data[n.inputs[i]] : nullptr;
+    for (size_t i = 0; i < n.outputs.size(); i++) c.out[i] = s->tensor_data[n.outputs[i]];
+  }
+  return true;
+}
+
+bool session_init(sg_session* s, const Model* model) {
+  s->model = model;
+  return prepare_nodes(s) && plan_memory(s);
+}
+
+int session_run(sg_session* s) {
+  const Model& m = *s->model;
+  double executed = 0;
+  for (size_t k = 0; k < m.nodes.size(); k++) {
+    OpCtx& c = s->ctx[k];
+    c.gate = s->gate;
+    c.macs_executed = c.macs;
+    op_at(m.nodes[k].op_index).run(c);
+    s->node_macs_executed[k] = c.macs_executed;
+    executed += c.macs_executed;
+  }
+  s->macs_executed = executed;
+  return SG_OK;
+}
+
+} // namespace sg

@@ -1,0 +1,45 @@
+// A session: one model prepared for execution. Every node's prepare has validated its
+// shapes; activation memory is planned once (one arena, liveness-based first fit); run
+// only executes. The model (and the file bytes behind it) must outlive the session.
+#pragma once
+#include <vector>
+#include "graph.h"
+#include "ops/op.h"
+
+// Caps total activation memory (arena plus input and output buffers).
+constexpr uint64_t kSgMaxActivationBytes = 1ull << 30;
+constexpr uint64_t kSgAlign = 64;
+
+struct sg_model {
+  sg::Model model;
+};
+
+struct sg_session {
+  const sg::Model* model = nullptr;
+  std::vector<sg::OpCtx> ctx;           // one per node, in node order
+  std::vector<sg::NodeState*> states;   // owned; deleted with the session
+  std::vector<float*> tensor_data;      // per tensor: constant, arena slot or dedicated buffer
+  std::vector<void*> dedicated;         // graph input/output buffers (freed with the session)
+  uint8_t* arena = nullptr;
+  uint64_t arena_bytes = 0;
+  float gate = 0;
+  double macs_dense = 0, macs_executed = 0;
+  std::vector<double> node_macs_executed;
+  std::string error;                    // OpCtx::fail writes here
+
+  ~sg_session();
+};
+
+namespace sg {
+
+// Fills `s` for `model` (prepare every node, plan memory). False with the last error set.
+bool session_init(sg_session* s, const Model* model);
+int session_run(sg_session* s);
+
+// Liveness planner, exposed for tests: intervals [first, last] (node indices, inclusive) and
+// byte sizes (multiples of kSgAlign); writes offsets and returns the arena size. Two
+// tensors whose intervals overlap never share bytes.
+uint64_t plan_arena(const std::vector<int>& first, const std::vector<int>& last,
+                    const std::vector<uint64_t>& bytes, std::vector<uint64_t>* offsets);
+
+} // namespace sg
