@@ -69,10 +69,10 @@ uint32_t crc32(const uint8_t* data, uint64_t size) {
 bool ByteReader::take(void* dst, uint64_t n) {
   if (!ok || n > size - pos) {
     ok = false;
-    memset(dst, 0, (size_t)n);
+    if (n) memset(dst, 0, (size_t)n);
     return false;
   }
-  memcpy(dst, data + pos, (size_t)n);
+  if (n) memcpy(dst, data + pos, (size_t)n);
   pos += n;
   return true;
 }
