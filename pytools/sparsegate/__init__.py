@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 
 # Imported on first use so that `import sparsegate` stays cheap (Pyodide, CLI start-up).
 _LAZY = {
-    "convert": ("convert", "convert"),
+    "convert": ("conversion", "convert"),
     "Session": ("runtime", "Session"),
     "zoo": ("zoo", None),
     "SparsegateError": ("errors", "SparsegateError"),

@@ -37,7 +37,7 @@ def _resolve_source(src: str) -> tuple[Path, dict]:
 
 
 def cmd_convert(args) -> int:
-    from .convert import convert
+    from .conversion import convert
     src, meta = _resolve_source(args.model)
     out = Path(args.output or src.with_suffix(".sgm").name)
     if out.resolve() == src.resolve():
@@ -154,7 +154,7 @@ def cmd_run(args) -> int:
 def cmd_demo(args) -> int:
     """MobileNetV2 (real ImageNet weights) on a real photo, end to end through the wasm runtime."""
     from . import images, zoo
-    from .convert import convert
+    from .conversion import convert
     sgm = zoo.cache_dir() / "mobilenetv2.sgm"
     onnx_path = zoo.fetch("mobilenetv2")
     if not sgm.exists() or sgm.stat().st_mtime < onnx_path.stat().st_mtime:

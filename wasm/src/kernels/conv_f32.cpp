@@ -5,34 +5,30 @@ namespace sg {
 
 void f32_im2col_tile(const float* x, int C, const Conv2dGeom& g, int j0, int nb, float* buf) {
   const int oy0 = j0 / g.Wo, ox0 = j0 % g.Wo;
-  float* row = buf;
+  const ptrdiff_t panel = (ptrdiff_t)8 * C * g.kH * g.kW; // floats per 8-column panel
+  float* row = buf;                                       // row r starts at buf + 8·r
   for (int c = 0; c < C; c++) {
     const float* xc = x + (ptrdiff_t)c * g.H * g.W;
     for (int ky = 0; ky < g.kH; ky++) {
-      for (int kx = 0; kx < g.kW; kx++, row += nb) {
+      for (int kx = 0; kx < g.kW; kx++, row += 8) {
         // Walk the tile one output row at a time: within a row the input column advances by
         // sW, so the valid (inside the input) part is one contiguous range of output columns.
         int oy = oy0, ox = ox0;
         for (int t = 0; t < nb;) {
           int n = g.Wo - ox < nb - t ? g.Wo - ox : nb - t;
-          float* dst = row + t;
           int iy = oy * g.sH - g.pT + ky * g.dH;
-          if (iy < 0 || iy >= g.H) {
-            memset(dst, 0, (size_t)n * sizeof(float));
-          } else {
-            const float* src = xc + (ptrdiff_t)iy * g.W;
-            int ix = ox * g.sW - g.pL + kx * g.dW; // input column of dst[0]
-            int lo = ix >= 0 ? 0 : (-ix + g.sW - 1) / g.sW;
-            int hi = ix < g.W ? (g.W - 1 - ix) / g.sW + 1 : 0;
+          int lo = n, hi = n; // outputs [lo, hi) of this run read the input
+          const float* src = xc + (ptrdiff_t)iy * g.W;
+          int ix = ox * g.sW - g.pL + kx * g.dW; // input column of the run's first output
+          if (iy >= 0 && iy < g.H) {
+            lo = ix >= 0 ? 0 : (-ix + g.sW - 1) / g.sW;
+            hi = ix < g.W ? (g.W - 1 - ix) / g.sW + 1 : 0;
             if (hi > n) hi = n;
             if (lo > hi) lo = hi;
-            if (lo > 0) memset(dst, 0, (size_t)lo * sizeof(float));
-            if (g.sW == 1) {
-              if (hi > lo) memcpy(dst + lo, src + ix + lo, (size_t)(hi - lo) * sizeof(float));
-            } else {
-              for (int i = lo; i < hi; i++) dst[i] = src[ix + i * g.sW];
-            }
-            if (hi < n) memset(dst + hi, 0, (size_t)(n - hi) * sizeof(float));
+          }
+          for (int i = 0; i < n; i++) {
+            int u = t + i;
+            row[(u >> 3) * panel + (u & 7)] = i >= lo && i < hi ? src[ix + i * g.sW] : 0.0f;
           }
           t += n;
           ox = 0;

@@ -16,9 +16,11 @@ struct Conv2dGeom {
   int Ho, Wo;   // output plane
 };
 
-// Columns [j0, j0 + nb) of the im2col matrix of x (C planes of H×W): row (c, ky, kx), column j
-// = oy·Wo + ox holds x[c, oy·sH - pT + ky·dH, ox·sW - pL + kx·dW], 0 outside the input.
-// buf is [C·kH·kW, nb], row stride nb.
+// Columns [j0, j0 + nb) of the im2col matrix of x (C planes of H×W): row r = (c, ky, kx),
+// column j = oy·Wo + ox holds x[c, oy·sH - pT + ky·dH, ox·sW - pL + kx·dW], 0 outside the
+// input. buf is packed in panels of 8 columns for f32_gemm_4x8_simd128 (b_panel = 8·K, ldb = 8):
+// local column t of row r is at buf[(t / 8)·8·K + r·8 + t % 8], K = C·kH·kW, so it needs
+// ceil(nb / 8)·8·K floats.
 void f32_im2col_tile(const float* x, int C, const Conv2dGeom& g, int j0, int nb, float* buf);
 
 // Floats of scratch f32_dwconv_simd128 needs for geometry g.

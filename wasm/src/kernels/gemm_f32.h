@@ -9,10 +9,14 @@ namespace sg {
 // output channels), else 0..nrows-1:
 //   C[r, j] = act(init + sum_k A[r, k] * B[k, j])   for j in [0, N)
 // where init = C[r, j] when `accumulate`, else bias[r] (0 when bias is null).
-// A rows are K contiguous floats `lda` apart; B is [K, N] with row stride `ldb`; C rows `ldc`
-// apart. No alignment required. Rows not listed are left untouched.
+// A rows are K contiguous floats `lda` apart; C rows `ldc` apart. B element (k, j) is at
+//   B[(j / 8) * b_panel + j % 8 + k * ldb]
+// so a plain row-major B [K, N] is b_panel = 8, ldb = row stride, and a B packed in panels of
+// 8 columns (K rows of 8 floats each; what im2col writes, so that the microkernel reads one
+// contiguous stream) is b_panel = 8·K, ldb = 8. No alignment required. Rows not listed are
+// left untouched.
 void f32_gemm_4x8_simd128(int nrows, const int* rows, int N, int K,
-                          const float* A, int lda, const float* B, int ldb,
+                          const float* A, int lda, const float* B, int ldb, int b_panel,
                           float* C, int ldc, const float* bias, bool accumulate, const Act& act);
 
 } // namespace sg

@@ -3,7 +3,8 @@
 // Three paths, chosen once in prepare:
 // - depthwise (group == C == M): f32_dwconv_simd128 per channel, lanes along the output row;
 // - pointwise (1×1, stride 1, no pads): the GEMM W[M/g, C/g] · X[C/g, H·W] straight on the input;
-// - general: im2col of a tile of output columns into scratch, then the same GEMM.
+// - general: im2col of a tile of output columns into scratch (packed in 8-column panels, so
+//   the microkernel streams it), then the same GEMM.
 // W [M, C/g, kH, kW] is already the row-major [M, C/g·kH·kW] matrix the GEMM reads (its rows
 // are output channels, so a gated run later passes the list of channels it computes), hence no
 // repacking for f32 weights.
@@ -106,7 +107,7 @@ bool prepare_Conv(OpCtx& ctx) {
     tile = tile < 8 ? 8 : tile & ~(int64_t)7;
     if (tile > Ho * Wo) tile = Ho * Wo;
     s->tile = (int)tile;
-    scratch = (size_t)(K * tile);
+    scratch = (size_t)(K * ((tile + 7) & ~(int64_t)7)); // whole 8-column panels
   }
   if (!scratch_reserve(scratch)) return ctx.fail("out of memory for %zu floats of scratch", scratch);
   return true;
@@ -133,13 +134,14 @@ void run_Conv(OpCtx& ctx) {
       const float* bg = s.b ? s.b + (ptrdiff_t)gi * Mg : nullptr;
       float* yg = y + (ptrdiff_t)gi * Mg * HWo;
       if (s.path == CONV_POINTWISE) {
-        f32_gemm_4x8_simd128(Mg, nullptr, HWo, K, wg, K, xg, HW, yg, HWo, bg, false, s.act);
+        f32_gemm_4x8_simd128(Mg, nullptr, HWo, K, wg, K, xg, HW, 8, yg, HWo, bg, false, s.act);
         continue;
       }
       for (int j0 = 0; j0 < HWo; j0 += s.tile) {
         int nb = HWo - j0 < s.tile ? HWo - j0 : s.tile;
         f32_im2col_tile(xg, Cg, g, j0, nb, scratch);
-        f32_gemm_4x8_simd128(Mg, nullptr, nb, K, wg, K, scratch, nb, yg + j0, HWo, bg, false, s.act);
+        f32_gemm_4x8_simd128(Mg, nullptr, nb, K, wg, K, scratch, 8, 8 * K, yg + j0, HWo, bg, false,
+                             s.act);
       }
     }
   }

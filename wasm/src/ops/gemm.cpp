@@ -108,7 +108,7 @@ void run_Gemm(OpCtx& ctx) {
         y[(ptrdiff_t)m * N + n] =
             s.beta * c[(ptrdiff_t)(s.c_rows == 1 ? 0 : m) * s.c_cols + (s.c_cols == 1 ? 0 : n)];
   }
-  f32_gemm_4x8_simd128(M, nullptr, N, K, a, K, b, N, y, N, nullptr, accumulate, s.act);
+  f32_gemm_4x8_simd128(M, nullptr, N, K, a, K, b, N, 8, y, N, nullptr, accumulate, s.act);
 }
 
 // ---- MatMul ----
@@ -185,7 +185,7 @@ void run_MatMul(OpCtx& ctx) {
       ib += idx * s.b_stride[i];
     }
     f32_gemm_4x8_simd128(s.M, nullptr, s.N, s.K, ctx.in[0] + ia * a_mat, s.K,
-                         ctx.in[1] + ib * b_mat, s.N, ctx.out[0] + t * y_mat, s.N, nullptr,
+                         ctx.in[1] + ib * b_mat, s.N, 8, ctx.out[0] + t * y_mat, s.N, nullptr,
                          false, none);
   }
 }
