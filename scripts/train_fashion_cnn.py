@@ -126,7 +126,7 @@ def main() -> None:
         "seed": args.seed,
         "threads": args.threads,
         "torch_version": torch.__version__,
-        "command": "python scripts/train_fashion_cnn.py " + " ".join(sys.argv[1:]),
+        "command": " ".join(["python scripts/train_fashion_cnn.py", *sys.argv[1:]]),
         "dataset": "Fashion-MNIST, Debian package dataset-fashion-mnist (MIT)",
         "onnx_sha256": hashlib.sha256(onnx_path.read_bytes()).hexdigest(),
         "preprocess": {"layout": "NCHW", "size": [28, 28], "color": "GRAY", "scale": 1 / 255,

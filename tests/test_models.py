@@ -67,7 +67,7 @@ def test_yolov8n_matches_onnxruntime_on_two_photos(yolo_sgm):
 
 def test_fashion_cnn_predictions_equal_onnxruntime_on_all_test_images(fashion_sgm):
     from sparsegate.zoo import fashion_mnist
-    x_all, _labels = fashion_mnist.load("test")
+    x_all, _labels = fashion_mnist.load_inputs("test")
     ref, sess = _ort("fashion_cnn"), Session(str(fashion_sgm))
     name = sess.inputs[0]["name"]
     assert len(x_all) == 10_000

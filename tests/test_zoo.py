@@ -144,9 +144,8 @@ def test_fashion_cnn_classifies_test_images_with_onnxruntime():
     sess = ort.InferenceSession(str(zoo.fetch("fashion_cnn")), providers=["CPUExecutionProvider"])
     assert [i.shape for i in sess.get_inputs()] == [[1, 1, 28, 28]]
     assert [o.name for o in sess.get_outputs()] == ["logits"]
-    x, y = fashion_mnist.load("test")
-    pre = zoo.info("fashion_cnn")["preprocess"]
-    xs = ((x[:500].astype(np.float32) * pre["scale"] - pre["mean"][0]) / pre["std"][0])[:, None]
+    xs, y = fashion_mnist.load_inputs("test")
+    xs = xs[:500]
     preds = [int(np.argmax(sess.run(None, {"input": xs[i:i + 1]})[0])) for i in range(len(xs))]
     assert np.mean(np.array(preds) == y[:500]) > 0.85
 
@@ -169,6 +168,9 @@ def test_fashion_cnn_accuracy_matches_the_record():
 def test_fashion_mnist_loader(monkeypatch, tmp_path):
     x, y = fashion_mnist.load("test")
     assert x.shape == (10_000, 28, 28) and x.dtype == np.uint8 and set(np.unique(y)) == set(range(10))
+    inputs, labels = fashion_mnist.load_inputs("test")
+    assert inputs.shape == (10_000, 1, 28, 28) and inputs.dtype == np.float32
+    assert np.array_equal(labels, y) and abs(float(inputs.mean())) < 0.1  # normalized
     monkeypatch.setenv("SPARSEGATE_FASHION_MNIST", str(tmp_path))
     with pytest.raises(SparsegateError, match="apt-get install dataset-fashion-mnist"):
         fashion_mnist.load("train")

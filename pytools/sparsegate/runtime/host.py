@@ -129,8 +129,8 @@ class Session:
         while True:
             chunk = self._wasm.read(ptr + len(out), 256)
             end = chunk.find(b"\0")
-            if end >= 0:
-                return (out + chunk[:end]).decode("utf-8", "replace")
+            if end >= 0 or not chunk:  # no chunk: the end of memory
+                return (out + (chunk[:end] if end >= 0 else b"")).decode("utf-8", "replace")
             out += chunk
 
     def _last_error(self) -> str:

@@ -118,8 +118,8 @@ def imagenet_labels() -> list[str]:
     """The 1000 ImageNet-1k class names in torchvision's class-index order (first lemma of each
     WordNet synset, e.g. 281 'tabby', 285 'Egyptian cat')."""
     root = cache_dir() / "zoo" / "imagenet"
-    synsets = _cache.fetch_file(_IMAGENET_SYNSETS, root / "imagenet_synsets.txt")
-    lemmas = _cache.fetch_file(_IMAGENET_LEMMAS, root / "imagenet_synset_to_lemma.txt")
+    synsets, lemmas = _cache.fetch_files([(_IMAGENET_SYNSETS, root / "imagenet_synsets.txt"),
+                                          (_IMAGENET_LEMMAS, root / "imagenet_synset_to_lemma.txt")])
     lemma_of = {}
     for line in lemmas.read_text(encoding="utf-8").splitlines():
         wnid, _, text = line.partition("\t")
@@ -200,7 +200,7 @@ def info(name: str) -> dict:
     return {
         "name": name, "task": "classification",
         "description": f"small CNN trained in-repo on Fashion-MNIST, test accuracy "
-                       f"{record['test_accuracy']:.4f} ({record['command'].strip()})",
+                       f"{record['test_accuracy']:.4f} ({record['command']})",
         "source": "scripts/train_fashion_cnn.py", "license": "MIT",
         "inputs": [{"name": "input", "shape": [1, 1, 28, 28], "dtype": "float32"}],
         "outputs": [{"name": "logits", "shape": [1, 10], "dtype": "float32"}],

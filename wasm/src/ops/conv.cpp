@@ -94,7 +94,11 @@ bool prepare_Conv(OpCtx& ctx) {
   ctx.macs = (double)N * M * Ho * Wo * Cg * kH * kW;
 
   size_t scratch = 0;
-  if (group == C && M == C && kH <= 64) {
+  // The depthwise path copies each channel into a padded plane; with huge strides or pads that
+  // plane would be far larger than the output, so such (odd) convs take the im2col path.
+  int64_t plane_rows = (Ho - 1) * strides[0] + span_h, plane_cols = (Wo - 1) * strides[1] + span_w + 16;
+  bool dw_ok = plane_rows * plane_cols <= ((int64_t)1 << 24);
+  if (group == C && M == C && kH <= 64 && dw_ok) {
     s->path = CONV_DEPTHWISE;
     scratch = f32_dwconv_scratch(s->g);
   } else if (kH == 1 && kW == 1 && strides[0] == 1 && strides[1] == 1 && pads[0] == 0 &&

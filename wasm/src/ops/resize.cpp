@@ -68,6 +68,9 @@ bool prepare_Resize(OpCtx& ctx) {
   if (Y.shape.rank != X.shape.rank || X.shape.rank < 1)
     return ctx.fail("output '%s' %s must have the rank of input '%s' %s", Y.name.c_str(),
                     Y.shape.str().c_str(), X.name.c_str(), X.shape.str().c_str());
+  // Index tables are sized by the output dims; the arena caps activations at 1 GiB anyway.
+  if (Y.shape.numel() > ((int64_t)1 << 28))
+    return ctx.fail("output '%s' %s is too large", Y.name.c_str(), Y.shape.str().c_str());
   std::string mode, ct, nm;
   std::vector<float> scales;
   if (!attr_str(ctx, "mode", &mode) || !attr_str(ctx, "coordinate_transformation_mode", &ct) ||
