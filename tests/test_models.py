@@ -49,7 +49,8 @@ def test_blazeface_matches_onnxruntime_and_finds_the_face(blazeface_sgm):
     got = sess.run({sess.inputs[0]["name"]: x})
     for w, (name, g) in zip(want, got.items()):
         assert g.shape == w.shape, name
-        assert np.abs(g - w).max() <= 1e-4, name
+        # 1e-4 absolute, relative for the logits beyond ±1 (float32 sums in another order)
+        assert np.all(np.abs(g - w) <= 1e-4 * np.maximum(1, np.abs(w))), name
     faces = detect.decode(meta, got, info)
     assert len(faces) == 1
     x1, y1, x2, y2 = faces[0]["box"]
