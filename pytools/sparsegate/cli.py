@@ -207,6 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as e:
         print(f"sparsegate {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `sparsegate inspect m.sgm | head`
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":
