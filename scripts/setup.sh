@@ -22,4 +22,12 @@ if ! python3 -c "import sparsegate, onnxruntime, wasmtime, skimage, playwright, 
   python3 -m pip install -q --disable-pip-version-check -e ".[test]" "torch==2.13.0"
 fi
 
+# npm: Pyodide for the Pyodide host test, onnxruntime-web for the benchmarks (pinned, locked).
+for dir in tests/pyodide web; do
+  if [ ! -d "$dir/node_modules" ]; then
+    echo "setup: npm packages in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+done
+
 make --no-print-directory wasm

@@ -8,6 +8,7 @@ Memory may grow during any call, so adapters re-read the memory on every access.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from pathlib import Path
 
@@ -91,6 +92,45 @@ class WasmtimeInstance(WasmInstance):
         self._memory.write(self._store, data, ptr)
 
 
-def instantiate(wasm: str | os.PathLike | None = None) -> WasmInstance:
-    """A fresh runtime instance for this host (wasmtime on CPython)."""
+class PyodideInstance(WasmInstance):
+    """One instance of the runtime through the JavaScript engine's own WebAssembly (Pyodide).
+
+    `wasm` is a path in Pyodide's file system, the module's bytes, or an already compiled
+    `WebAssembly.Module` (browsers refuse to compile large modules synchronously on the main
+    thread; workers, JupyterLite's kernel among them, and Node do not)."""
+
+    def __init__(self, wasm):
+        import js
+        from pyodide.ffi import create_proxy, to_js
+        if not isinstance(wasm, (str, os.PathLike, bytes, bytearray)):
+            module = wasm
+        else:
+            data = Path(wasm).read_bytes() if isinstance(wasm, (str, os.PathLike)) else bytes(wasm)
+            module = js.WebAssembly.Module.new(to_js(data))
+        self._grow = create_proxy(lambda _index: None)  # kept alive as long as the instance
+        env = js.Object.new()
+        env.emscripten_notify_memory_growth = self._grow
+        imports = js.Object.new()
+        imports.env = env
+        self._exports = js.WebAssembly.Instance.new(module, imports).exports
+        self._js = js
+        if hasattr(self._exports, "_initialize"):
+            self._exports._initialize()
+
+    def call(self, name: str, *args):
+        return getattr(self._exports, name)(*args)
+
+    def read(self, ptr: int, size: int) -> bytes:
+        return self._js.Uint8Array.new(self._exports.memory.buffer, ptr, size).to_bytes()
+
+    def write(self, ptr: int, data: bytes) -> None:
+        self._js.Uint8Array.new(self._exports.memory.buffer, ptr, len(data)).assign(bytes(data))
+
+
+def instantiate(wasm=None) -> WasmInstance:
+    """A fresh runtime instance for this host: the JS engine's WebAssembly under Pyodide,
+    wasmtime on CPython."""
+    if sys.platform == "emscripten":
+        return PyodideInstance(wasm if wasm is not None and not isinstance(wasm, (str, os.PathLike))
+                               else default_wasm_path(wasm))
     return WasmtimeInstance(default_wasm_path(wasm))
