@@ -13,15 +13,13 @@ live for the whole pytest session; sessions in the page are cached per model.
 from __future__ import annotations
 
 import base64
-import functools
-import hashlib
 import shutil
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from sparsegate.serve import Server
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -38,57 +36,11 @@ class BrowserError(Exception):
         self.code, self.js_name = code, name
 
 
-class _Handler(SimpleHTTPRequestHandler):
-    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".wasm": "application/wasm",
-                      ".js": "text/javascript", ".mjs": "text/javascript",
-                      ".sgm": "application/octet-stream", ".json": "application/json"}
-
-    def end_headers(self):
-        self.send_header("Cross-Origin-Opener-Policy", "same-origin")
-        self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
-        self.send_header("Cross-Origin-Resource-Policy", "same-origin")
-        self.send_header("Cache-Control", "no-store")
-        super().end_headers()
-
-    def do_GET(self):
-        if self.path.startswith("/__blob/"):
-            blob = self.server.blobs.get(self.path[len("/__blob/"):])
-            if blob is None:
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "application/octet-stream")
-            self.send_header("Content-Length", str(len(blob)))
-            self.end_headers()
-            self.wfile.write(blob)
-            return
-        super().do_GET()
-
-    def log_message(self, *args):  # quiet
-        pass
-
-
-class RepoServer:
+class RepoServer(Server):
     """Serves the repository root and registered blobs on a free port of 127.0.0.1."""
 
     def __init__(self, root: Path = ROOT):
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0),
-                                         functools.partial(_Handler, directory=str(root)))
-        self.httpd.daemon_threads = True
-        self.httpd.blobs = {}
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def put_blob(self, data: bytes, suffix: str = ".sgm") -> str:
-        """Serves `data` and returns its path (content-addressed, so reuse is free)."""
-        key = hashlib.sha256(data).hexdigest()[:24] + suffix
-        self.httpd.blobs[key] = bytes(data)
-        return f"/__blob/{key}"
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(root)
 
 
 def _encode(arr) -> dict:
@@ -180,8 +132,8 @@ def shared_runner() -> BrowserRunner:
     """The process-wide server and browser, started on first use."""
     if "runner" not in _shared:
         reason = browser_available()
-        if reason:
-            pytest.skip(reason)
+        if reason:  # `make test` installs all of these: a missing one is a failure, not a skip
+            pytest.fail(reason)
         server = RepoServer()
         try:
             _shared["runner"] = BrowserRunner(server)

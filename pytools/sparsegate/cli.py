@@ -166,6 +166,20 @@ def cmd_demo(args) -> int:
     return _run_model(sgm, str(photo), 5, False)
 
 
+def cmd_serve(args) -> int:
+    """Serves the checkout: the example pages, the JS package, zoo models and sample photos."""
+    from .serve import ROOT, Server
+    if not (ROOT / "examples").is_dir():
+        raise SparsegateError(f"{ROOT} is not a sparsegate checkout: `serve` serves its examples/ and web/")
+    server = Server(port=args.port, verbose=True)
+    print(f"serving {ROOT} at {server.url}/  — detection example: {server.url}/examples/detection/")
+    try:
+        server.thread.join()
+    except KeyboardInterrupt:
+        server.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sparsegate", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -191,6 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--top", type=int, default=5, help="how many classes to print (classification)")
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=cmd_run)
+
+    v = sub.add_parser("serve", help="serve the example pages (detection in the browser) on 127.0.0.1")
+    v.add_argument("--port", type=int, default=8000)
+    v.set_defaults(func=cmd_serve)
 
     d = sub.add_parser("demo", help="MobileNetV2 on a real photo, through the wasm runtime")
     d.set_defaults(func=cmd_demo)
