@@ -8,7 +8,18 @@ WASM_FLAGS := -O3 -msimd128 -std=c++17 -fno-exceptions -fno-rtti -Iwasm/include 
   -sSTANDALONE_WASM --no-entry -sALLOW_MEMORY_GROWTH -sINITIAL_MEMORY=16MB \
   -sEXPORTED_FUNCTIONS=$(WASM_EXPORTS)
 
-.PHONY: wasm setup demo test test-fast clean
+# The pthreads build (Emscripten glue): same sources, -pthread and SG_THREADS (kernels/parallel.*).
+# PTHREAD_POOL_SIZE is read from the factory's argument (web/src/index.js passes threads - 1).
+# Emscripten 3.1's JS optimizer needs Node's system modules (acorn) on NODE_PATH.
+WASM_MT_FLAGS := -O3 -msimd128 -std=c++17 -fno-exceptions -fno-rtti -Iwasm/include -pthread -DSG_THREADS \
+  -sMODULARIZE -sEXPORT_ES6 -sEXPORT_NAME=createSparsegateMt -sENVIRONMENT=web,worker,node \
+  -sALLOW_MEMORY_GROWTH -sINITIAL_MEMORY=32MB -sMAXIMUM_MEMORY=2GB -sFILESYSTEM=0 \
+  -sNODEJS_CATCH_EXIT=0 -sNODEJS_CATCH_REJECTION=0 -Wno-pthreads-mem-growth \
+  -sPTHREAD_POOL_SIZE=Module.sgPoolSize \
+  -sEXPORTED_FUNCTIONS=$(WASM_EXPORTS),_sg_threads_set,_sg_threads_get,_sg_threads_ready,_sg_threads_max
+MT_OUT := sparsegate-mt.mjs sparsegate-mt.wasm sparsegate-mt.worker.js
+
+.PHONY: wasm wasm-mt bench-peak setup demo test test-fast clean
 
 wasm: build/sparsegate.wasm
 
@@ -17,6 +28,21 @@ build/sparsegate.wasm: $(WASM_SRC) $(WASM_HDR) Makefile
 	$(EMCC) $(WASM_FLAGS) -o $@ $(WASM_SRC)
 	cp $@ pytools/sparsegate/runtime/sparsegate.wasm
 	cp $@ web/src/sparsegate.wasm
+
+wasm-mt: build/mt/sparsegate-mt.mjs
+
+build/mt/sparsegate-mt.mjs: $(WASM_SRC) $(WASM_HDR) Makefile
+	@mkdir -p build/mt web/src
+	NODE_PATH=$${NODE_PATH:-/usr/share/nodejs} $(EMCC) $(WASM_MT_FLAGS) -o $@ $(WASM_SRC)
+	cd build/mt && cp $(MT_OUT) ../../web/src/
+	cp build/mt/sparsegate-mt.worker.js web/src/sparsegate-mt.worker.cjs  # Node loads workers as CommonJS
+
+# The SIMD peak microbenchmark that `sparsegate bench` compares the kernels with.
+bench-peak: build/peak.wasm
+
+build/peak.wasm: bench/peak.c
+	@mkdir -p build
+	$(EMCC) -O3 -msimd128 -sSTANDALONE_WASM --no-entry -o $@ $<
 
 setup:
 	bash scripts/setup.sh
@@ -31,4 +57,5 @@ test-fast: wasm
 	python3 -m pytest -q -m "not slow and not browser"
 
 clean:
-	rm -rf build pytools/sparsegate/runtime/sparsegate.wasm web/src/sparsegate.wasm
+	rm -rf build pytools/sparsegate/runtime/sparsegate.wasm web/src/sparsegate.wasm \
+	  $(addprefix web/src/,$(MT_OUT) sparsegate-mt.worker.cjs)

@@ -63,7 +63,8 @@ def build(c: Case, seed: int = 0):
             continue
         if isinstance(spec, C):
             arr = spec.values if spec.values is not None else _values(rng, tuple(spec.shape), c.data)
-            tensors[name] = TensorInfo(name, tuple(arr.shape), data=np.asarray(arr, np.float32))
+            stored = arr.dtype if arr.dtype in (np.int8, np.int32, np.float16) else np.float32
+            tensors[name] = TensorInfo(name, tuple(arr.shape), data=np.asarray(arr, stored))
         else:
             arr = _values(rng, tuple(spec), c.data)
             tensors[name] = TensorInfo(name, tuple(arr.shape))
@@ -312,6 +313,152 @@ CASES: list[Case] = [
 ]
 
 
+# --- quantized ops (docs/ir.md, "Quantized ops"): int8/int32/float16 constants ---
+def _i8(shape, seed=1):
+    return np.random.default_rng(seed).integers(-127, 128, shape).astype(np.int8)
+
+
+def _wscale(m, seed=2):
+    return np.random.default_rng(seed).uniform(0.002, 0.02, m).astype(np.float32)
+
+
+Q = D(x_scale=0.03, x_zero_point=128)  # asymmetric uint8 input quantization
+CASES += [
+    case("Dequantize", [C((5, 3, 2, 2), _i8((5, 3, 2, 2))), C((5,), _wscale(5))], axis=0),
+    case("Dequantize", [C((7, 9), _i8((7, 9))), C((9,), _wscale(9))], axis=1),
+    case("Dequantize", [C((4, 6), _i8((4, 6))), C((1,), _wscale(1))], axis=0),
+    case("Dequantize", [C((3, 11), np.arange(-16, 17, dtype=np.int32).repeat(1)[:33].reshape(3, 11)),
+                        C((3,), _wscale(3))], axis=0, name="Dequantize-int32"),
+    case("Dequantize", [C((2, 65), np.concatenate([
+        np.array([0, -0.0, 1e-7, -6e-8, 65504, -65504, np.inf, -np.inf], np.float16),
+        np.random.default_rng(3).standard_normal(122).astype(np.float16)]).reshape(2, 65))],
+        axis=0, name="Dequantize-float16"),
+    # ConvInt8: pointwise (full and partial 8-column panels, odd C), im2col (pads, strides,
+    # dilations, groups, odd K), depthwise through the general path, every activation.
+    case("ConvInt8", [[1, 7, 5, 5], C((13, 7, 1, 1), _i8((13, 7, 1, 1))), C((13,), _wscale(13)),
+                      C((13,))], strides=[1, 1], pads=[0, 0, 0, 0], dilations=[1, 1], group=1,
+         activation="Relu", activation_params=[], **Q),
+    case("ConvInt8", [[2, 16, 8, 12], C((9, 16, 1, 1), _i8((9, 16, 1, 1))), C((9,), _wscale(9))],
+         strides=[1, 1], pads=[0, 0, 0, 0], dilations=[1, 1], group=1, activation="Clip",
+         activation_params=[0.0, 6.0], x_scale=0.05, x_zero_point=0),
+    case("ConvInt8", [[1, 64, 13, 13], C((40, 64, 1, 1), _i8((40, 64, 1, 1))), C((40,), _wscale(40)),
+                      C((40,))], strides=[1, 1], pads=[0, 0, 0, 0], dilations=[1, 1], group=1,
+         activation="", activation_params=[], x_scale=0.01, x_zero_point=255),
+    case("ConvInt8", [[1, 3, 17, 19], C((8, 3, 3, 3), _i8((8, 3, 3, 3))), C((8,), _wscale(8)),
+                      C((8,))], strides=[2, 2], pads=[0, 0, 1, 1], dilations=[1, 1], group=1,
+         activation="HardSwish", activation_params=[], **Q),
+    case("ConvInt8", [[1, 5, 11, 10], C((6, 5, 3, 3), _i8((6, 5, 3, 3))), C((6,), _wscale(6)),
+                      C((6,))], strides=[1, 1], pads=[1, 1, 1, 1], dilations=[1, 1], group=1,
+         activation="Silu", activation_params=[], **Q),
+    case("ConvInt8", [[1, 4, 12, 13], C((7, 4, 3, 3), _i8((7, 4, 3, 3))), C((7,), _wscale(7))],
+         strides=[1, 1], pads=[2, 3, 2, 3], dilations=[2, 3], group=1, activation="Sigmoid",
+         activation_params=[], **Q),
+    case("ConvInt8", [[1, 6, 9, 8], C((9, 2, 3, 3), _i8((9, 2, 3, 3))), C((9,), _wscale(9)),
+                      C((9,))], strides=[1, 1], pads=[1, 1, 1, 1], dilations=[1, 1], group=3,
+         activation="LeakyRelu", activation_params=[0.1], **Q),
+    case("ConvInt8", [[1, 8, 10, 9], C((8, 1, 3, 3), _i8((8, 1, 3, 3))), C((8,), _wscale(8)),
+                      C((8,))], strides=[2, 1], pads=[1, 1, 1, 1], dilations=[1, 1], group=8,
+         activation="Tanh", activation_params=[], **Q),
+    case("ConvInt8", [[1, 6, 9, 9], C((5, 6, 1, 1), _i8((5, 6, 1, 1))), C((5,), _wscale(5))],
+         strides=[2, 2], pads=[0, 0, 0, 0], dilations=[1, 1], group=1, activation="HardSigmoid",
+         activation_params=[0.2, 0.5], **Q),
+    case("ConvInt8", [[1, 96, 20, 20], C((24, 96, 3, 3), _i8((24, 96, 3, 3))), C((24,), _wscale(24)),
+                      C((24,))], strides=[1, 1], pads=[1, 1, 1, 1], dilations=[1, 1], group=1,
+         activation="Relu", activation_params=[], **Q),
+    # GemmInt8: batch 1 and more, rank-3 A (MatMul), N not a multiple of 4, K not of 8
+    case("GemmInt8", [[1, 64], C((50, 64), _i8((50, 64))), C((50,), _wscale(50)), C((50,))],
+         activation="", activation_params=[], **Q),
+    case("GemmInt8", [[5, 13], C((7, 13), _i8((7, 13))), C((7,), _wscale(7))],
+         activation="Relu", activation_params=[], x_scale=0.02, x_zero_point=0),
+    case("GemmInt8", [[2, 3, 37], C((11, 37), _i8((11, 37))), C((11,), _wscale(11)), C((11,))],
+         activation="Tanh", activation_params=[], **Q),
+    case("GemmInt8", [[1, 1280], C((1000, 1280), _i8((1000, 1280))), C((1000,), _wscale(1000)),
+                      C((1000,))], activation="", activation_params=[], x_scale=0.05, x_zero_point=3),
+]
+
+# --- block-sparse ops (docs/ir.md, "Block-sparse Conv and Gemm"): blocked-CSR weights ---
+def _bsr(rows, k, block, keep=0.5, seed=0, bad_col=False):
+    """Random blocked-CSR weight inputs (values, col_idx, row_ptr as float32 constants) of a
+    rows × k matrix in `block`s, about `keep` of the blocks stored."""
+    rng = np.random.default_rng(seed)
+    nrb, ncb = -(-rows // block[0]), -(-k // block[1])
+    nz = rng.random((nrb, ncb)) < keep
+    ptr = np.concatenate([[0], np.cumsum(nz.sum(axis=1))]).astype(np.float32)
+    col = np.nonzero(nz)[1].astype(np.float32)
+    if bad_col:
+        col[-1] = ncb
+    vals = rng.standard_normal((len(col), *block)).astype(np.float32)
+    return [C(vals.shape, vals), C(col.shape, col), C(ptr.shape, ptr)]
+
+
+def _sparse_conv(x, ws, block, pads=(0, 0, 0, 0), strides=(1, 1), act="", params=(), bias=True, **kw):
+    b = [C((ws[0],))] if bias else []
+    return case("SparseConv", [x, *_bsr(ws[0], ws[1] * ws[2] * ws[3], block, **kw), *b],
+                strides=list(strides), pads=list(pads), dilations=[1, 1], activation=act,
+                activation_params=list(params), weight_shape=list(ws), block=list(block))
+
+
+def _sparse_gemm(a, n, block, act="", bias=True, **kw):
+    b = [C((n,))] if bias else []
+    return case("SparseGemm", [a, *_bsr(n, a[1], block, **kw), *b], activation=act,
+                activation_params=[], weight_shape=[n, a[1]], block=list(block))
+
+
+# Pointwise and im2col paths; odd M, H·W and K (edge blocks); every block shape.
+CASES += [
+    _sparse_conv([1, 16, 7, 9], (24, 16, 1, 1), (4, 1), act="Relu"),
+    _sparse_conv([2, 7, 5, 3], (13, 7, 1, 1), (8, 1), act="Clip", params=(0.0, 6.0), bias=False),
+    _sparse_conv([1, 10, 6, 6], (9, 10, 1, 1), (1, 4), act="Silu"),
+    _sparse_conv([1, 6, 9, 11], (10, 6, 3, 3), (1, 1), pads=(1, 1, 1, 1)),
+    _sparse_conv([1, 5, 10, 7], (11, 5, 3, 3), (4, 1), pads=(0, 1, 1, 0), strides=(2, 2),
+                 act="HardSwish"),
+    _sparse_conv([1, 3, 8, 8], (6, 3, 3, 3), (1, 4), pads=(1, 1, 1, 1), keep=1.0),
+    _sparse_gemm([1, 64], 50, (1, 4)),
+    _sparse_gemm([3, 37], 13, (4, 1), act="Relu"),
+    _sparse_gemm([2, 9], 7, (8, 1), act="Tanh", bias=False),
+    _sparse_gemm([1, 33], 21, (1, 1), keep=0.3),
+]
+
+
+# --- gated Conv (docs/ir.md, "Gated Conv and Gemm"), at the default knob 1: heuristic gates
+# with each fill on the pointwise, im2col and depthwise paths (gate_norms/gate_sums are arbitrary
+# constants here: the op computes with whatever it is given), a conv without bias, and learned
+# (FBS) gates with and without a threshold. tests/test_gating.py covers knobs and decisions.
+def _gated(x, m, cg, k, fill="expected", sparsity=0.5, group=1, bias=True, stride=1, act="",
+           params=(), **kw):
+    pad = k // 2
+    ins = [x, C((m, cg, k, k)), C((m,)) if bias else C((m,), np.zeros(m, np.float32)),
+           C((m, cg), np.abs(np.random.default_rng(m).standard_normal((m, cg))).astype(np.float32)),
+           C((m, cg))]
+    return case("Conv", ins, strides=[stride, stride], pads=[pad] * 4, dilations=[1, 1],
+                group=group, activation=act, activation_params=list(params),
+                gate_kind="heuristic", gate_sparsity=sparsity, gate_fill=fill, **kw)
+
+
+def _learned(x, m, c, k, sparsity=0.5, threshold=0.0, act="Relu"):
+    rng = np.random.default_rng(7)
+    return case("Conv", [x, C((m, c, k, k)), C((m,)), C((m, c), rng.standard_normal((m, c)).astype(np.float32)),
+                         C((m,), rng.uniform(-0.5, 1.0, m).astype(np.float32))],
+                strides=[1, 1], pads=[k // 2] * 4, dilations=[1, 1], group=1, activation=act,
+                activation_params=[], gate_kind="learned", gate_sparsity=sparsity, gate_fill="zero",
+                gate_threshold=threshold)
+
+
+CASES += [
+    _gated([1, 16, 7, 9], 24, 16, 1, "expected", act="Clip", params=(0.0, 6.0)),
+    _gated([2, 13, 5, 6], 11, 13, 1, "bias", 0.7),
+    _gated([1, 9, 11, 10], 17, 9, 1, "zero", 1.0),
+    _gated([1, 5, 11, 10], 6, 5, 3, "expected", 0.4, act="HardSwish"),
+    _gated([2, 6, 12, 13], 10, 6, 3, "bias", 0.5, stride=2, act="Silu"),
+    _gated([1, 8, 13, 11], 8, 1, 3, "expected", 0.5, group=8, act="Relu"),
+    _gated([1, 12, 7, 7], 12, 1, 3, "bias", 0.25, group=12),
+    _gated([1, 7, 6, 5], 9, 7, 1, "expected", 0.6, bias=False),
+    _learned([1, 8, 9, 7], 16, 8, 3, 0.5),
+    _learned([2, 12, 5, 5], 20, 12, 1, 0.25, threshold=0.3, act=""),
+    _learned([1, 6, 4, 9], 7, 6, 1, 0.0, threshold=0.5),
+]
+
+
 @pytest.mark.parametrize("c", CASES, ids=[case_id(c) for c in CASES])
 def test_op_matches_reference(c: Case):
     graph, feeds = build(c)
@@ -407,6 +554,43 @@ ERRORS = [
     (_bad("Resize", [[1, 1, 2, 2]], [(1, 1, 4, 4)], mode="nearest",
           coordinate_transformation_mode="asymmetric", nearest_mode="floor",
           scales=[1.0, 1.0, 0.0, 2.0]), "positive"),
+]
+
+
+_CI8 = D(strides=[1, 1], pads=[0, 0, 0, 0], dilations=[1, 1], group=1, activation="",
+         activation_params=[], x_scale=0.03, x_zero_point=128)
+ERRORS += [
+    (_bad("Dequantize", [[4, 3], C((4,))], [(4, 3)], axis=0), "must be a constant"),
+    (_bad("Dequantize", [C((4, 3)), C((4,))], [(4, 3)], axis=0), "expected int8, int32 or float16"),
+    (_bad("Dequantize", [C((4, 3), _i8((4, 3))), C((3,))], [(4, 3)], axis=0), r"scale 'in1' has shape \[3\]"),
+    (_bad("Dequantize", [C((4, 3), _i8((4, 3)))], [(4, 3)], axis=0), "needs a scale"),
+    (_bad("Dequantize", [C((4, 3), _i8((4, 3))), C((4,))], [(4, 3)], axis=2), "axis"),
+    (_bad("Dequantize", [C((4, 3), _i8((4, 3))), C((4,))], [(3, 4)], axis=0), "shape"),
+    (_bad("ConvInt8", [[1, 4, 5, 5], C((2, 4, 1, 1)), C((2,))], [(1, 2, 5, 5)], **_CI8), "must be an int8 constant"),
+    (_bad("ConvInt8", [[1, 4, 5, 5], C((2, 4, 1, 1), _i8((2, 4, 1, 1))), C((3,))], [(1, 2, 5, 5)], **_CI8),
+     r"shape \[3\], expected \[2\]"),
+    (_bad("ConvInt8", [[1, 4, 5, 5], C((2, 4, 1, 1), _i8((2, 4, 1, 1))), C((2,))], [(1, 2, 5, 5)],
+          **{**_CI8, "x_scale": 0.0}), "x_scale"),
+    (_bad("ConvInt8", [[1, 4, 5, 5], C((2, 4, 1, 1), _i8((2, 4, 1, 1))), C((2,))], [(1, 2, 5, 5)],
+          **{**_CI8, "x_zero_point": 256}), "x_zero_point"),
+    (_bad("ConvInt8", [[1, 4, 5, 5], C((2, 4, 1, 1), _i8((2, 4, 1, 1))), C((2,))], [(1, 2, 4, 4)], **_CI8),
+     "expected"),
+    (_bad("ConvInt8", [[1, 4, 5, 5], C((2, 4, 1, 1), _i8((2, 4, 1, 1)))], [(1, 2, 5, 5)], **_CI8), "expects 3 to 4 inputs"),
+    (_bad("GemmInt8", [[1, 8], C((4, 9), _i8((4, 9))), C((4,))], [(1, 4)], activation="",
+          activation_params=[], x_scale=0.1, x_zero_point=0), "inner dimensions differ"),
+    (_bad("GemmInt8", [[1, 8], C((4, 8), _i8((4, 8))), C((4,))], [(1, 4)], activation="",
+          activation_params=[], x_scale=0.1), "x_zero_point"),
+    (_bad("GemmInt8", [[1, 8], C((4, 8), _i8((4, 8))), C((4,))], [(1, 5)], activation="",
+          activation_params=[], x_scale=0.1, x_zero_point=0), "expected"),
+]
+
+# Corrupt blocked-CSR indices (more in tests/test_block_sparsity.py).
+ERRORS += [
+    (_bad("SparseConv", [[1, 8, 4, 4], *_bsr(12, 8, (4, 1), bad_col=True)], [(1, 12, 4, 4)],
+          strides=[1, 1], pads=[0, 0, 0, 0], dilations=[1, 1], activation="", activation_params=[],
+          weight_shape=[12, 8, 1, 1], block=[4, 1]), "col_idx 'in2'.* is out of range"),
+    (_bad("SparseGemm", [[1, 9], *_bsr(6, 9, (1, 4))], [(1, 6)], activation="",
+          activation_params=[], weight_shape=[6, 9], block=[2, 4]), r"block \[2, 4\] is not supported"),
 ]
 
 

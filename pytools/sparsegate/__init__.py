@@ -10,8 +10,11 @@ __version__ = "0.1.0"
 # Imported on first use so that `import sparsegate` stays cheap (Pyodide, CLI start-up).
 _LAZY = {
     "convert": ("conversion", "convert"),
+    "compress": ("compression", "compress"),
     "Session": ("runtime", "Session"),
     "zoo": ("zoo", None),
+    "export": ("exporter", "export"),  # needs torch (pip install sparsegate[train])
+    "nn": ("nn", None),  # needs torch
     "SparsegateError": ("errors", "SparsegateError"),
     "UnsupportedError": ("errors", "UnsupportedError"),
     "ModelFormatError": ("errors", "ModelFormatError"),

@@ -1,4 +1,4 @@
-"""The `sparsegate` command line: convert, inspect, run, demo."""
+"""The `sparsegate` command line: convert, compress, report, inspect, run, demo."""
 from __future__ import annotations
 
 import argparse
@@ -180,6 +180,59 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def _compress_options(args) -> dict:
+    prune = args.prune
+    if prune is not None and args.accuracy_budget is not None:
+        raise SparsegateError("pass --prune or --accuracy-budget, not both")
+    return {"prune": prune, "accuracy_budget": args.accuracy_budget, "criterion": args.criterion, "fold": args.fold,
+            "sparsity": args.sparsity, "block": tuple(int(v) for v in args.block.lower().split("x")),
+            "quantize": args.quantize, "gate": args.gate, "calib": args.calib,
+            "max_calib": args.max_calib, "progress": not args.quiet}
+
+
+def cmd_compress(args) -> int:
+    from .compression import compress
+    src, meta = _resolve_source(args.model)
+    out = Path(args.output or src.with_suffix(".sgm").name)
+    if out.exists() and not args.force:
+        raise SparsegateError(f"{out} exists; pass --force to overwrite it")
+    rep = compress(src, out, metadata=meta, **_compress_options(args))
+    print(rep.summary())
+    if args.json:
+        Path(args.json).write_text(json.dumps(rep.to_dict(), indent=1, default=str))
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report import report
+    src, meta = _resolve_source(args.model)
+    if args.calib is None:
+        raise SparsegateError("report measures the model: pass --calib (a folder of images, .npz or .npy)")
+    rep = report(src, args.output, dst=args.sgm, metadata=meta, **_compress_options(args))
+    print(rep.summary())
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _add_compress_arguments(c) -> None:
+    c.add_argument("model", help="path to .onnx, or a zoo name")
+    c.add_argument("--calib", metavar="PATH", help="calibration data: a folder of images, an .npz or .npy [N, ...]")
+    c.add_argument("--max-calib", type=int, default=256, metavar="N", help="use at most N calibration samples")
+    c.add_argument("--prune", type=float, metavar="RATIO", help="remove this fraction of every channel group")
+    c.add_argument("--accuracy-budget", type=float, metavar="DROP",
+                   help="remove the most MACs with agreement/accuracy at most DROP lower (0.01 = 1 point)")
+    c.add_argument("--criterion", choices=["activation", "l1"], default="activation",
+                   help="channel ranking: error left after bias folding (needs --calib), or filter L1 norm")
+    c.add_argument("--fold", choices=["linear", "mean", "none"], default="linear",
+                   help="how the next layers compensate removed channels: least-squares estimate "
+                        "from kept channels, mean (bias folding), or nothing")
+    c.add_argument("--sparsity", type=float, help="block sparsity: fraction of weight blocks set to zero")
+    c.add_argument("--block", default="1x4", help="block shape for --sparsity (1x4, 4x1, 8x1)")
+    c.add_argument("--quantize", metavar="MODE", help="quantization mode (e.g. int8, fp16)")
+    c.add_argument("--gate", type=float, help="gate budget (gated inference)")
+    c.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sparsegate", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -192,6 +245,19 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--metadata", metavar="JSON_FILE", help="extra metadata (labels, preprocess) to embed")
     c.add_argument("--force", action="store_true", help="overwrite an existing output file")
     c.set_defaults(func=cmd_convert)
+
+    c = sub.add_parser("compress", help="prune, sparsify and quantize an ONNX model into .sgm")
+    _add_compress_arguments(c)
+    c.add_argument("-o", "--output", help="output .sgm path (default: the model's name with .sgm)")
+    c.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    c.add_argument("--json", metavar="FILE", help="also write the full report as JSON")
+    c.set_defaults(func=cmd_compress)
+
+    rp = sub.add_parser("report", help="HTML page: accuracy vs MACs removed, bytes, layers")
+    _add_compress_arguments(rp)
+    rp.add_argument("-o", "--output", default="report.html", help="HTML file to write")
+    rp.add_argument("--sgm", help="also write the compressed model here")
+    rp.set_defaults(func=cmd_report)
 
     i = sub.add_parser("inspect", help="ops, parameters, MACs and bytes of an .sgm or .onnx model")
     i.add_argument("model")
@@ -212,6 +278,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="MobileNetV2 on a real photo, through the wasm runtime")
     d.set_defaults(func=cmd_demo)
+
+    from .train.cli import add_parser as add_train_parser  # imports torch only when it runs
+    add_train_parser(sub)
+
+    from .bench import add_parser as add_bench_parser  # sparsegate bench (bench.py)
+    add_bench_parser(sub)
     return p
 
 

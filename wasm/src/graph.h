@@ -81,6 +81,14 @@ struct Model {
   std::vector<Tensor> tensors;
   std::vector<Node> nodes;
   std::vector<int> inputs, outputs;
+  // float32 data of constants computed when the model loads (Dequantize nodes, folded by
+  // fold_dequantize in ops/dequantize.cpp); malloc'ed, owned here, freed with the model.
+  std::vector<void*> folded;
+
+  Model() = default;
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+  ~Model();
 };
 
 } // namespace sg

@@ -1,10 +1,13 @@
 #include "loader.h"
+#include <stdlib.h>
 #include <string.h>
 #include "common.h"
 #include "ops/op.h"
 #include "sparsegate.h"
 
 namespace sg {
+
+bool fold_dequantize(Model* m); // ops/dequantize.cpp: Dequantize nodes become f32 constants
 
 static const uint32_t kMaxSections = 64;
 static const uint32_t kMaxStr = 4096;
@@ -138,9 +141,13 @@ static bool parse_tensor(ByteReader& r, uint32_t index, const uint8_t* dbase, ui
     return set_error(SG_ERR_FORMAT, "GRPH: tensor '%s' is not a constant but has data %llu+%llu", nm,
                      (unsigned long long)offset, (unsigned long long)size);
   }
-  if (t->dtype != DT_F32)
-    return set_error(SG_ERR_UNSUPPORTED, "tensor '%s': dtype %s is not supported (this runtime computes float32 only)",
-                     nm, dtype_name(t->dtype));
+  // Activations and graph inputs are float32; constants may also be stored as int8, int32 or
+  // float16 (quantized weights). Each op's prepare checks the dtypes it accepts.
+  bool ok = t->dtype == DT_F32 ||
+            (t->kind == TK_CONSTANT && (t->dtype == DT_I8 || t->dtype == DT_I32 || t->dtype == DT_F16));
+  if (!ok)
+    return set_error(SG_ERR_UNSUPPORTED, "tensor '%s': dtype %s is not supported for %s (this runtime computes float32; constants may be int8, int32 or float16)",
+                     nm, dtype_name(t->dtype), t->kind == TK_CONSTANT ? "a constant" : "an activation or input");
   return true;
 }
 
@@ -259,7 +266,12 @@ bool model_parse(const uint8_t* data, uint64_t size, Model* m) {
   if (!parse_sections(data, size, &meta, &grph, &dsec)) return false;
   m->metadata.assign((const char*)data + meta.offset, meta.size);
   if (m->metadata.find('\0') != std::string::npos) return fmt_err("META: %s", "contains a NUL byte");
-  return parse_graph(data + grph.offset, grph.size, data + dsec.offset, dsec.size, m);
+  return parse_graph(data + grph.offset, grph.size, data + dsec.offset, dsec.size, m) &&
+         fold_dequantize(m);
+}
+
+Model::~Model() {
+  for (void* p : folded) free(p);
 }
 
 } // namespace sg

@@ -142,9 +142,25 @@ static bool plan_memory(sg_session* s) {
   return true;
 }
 
+// Gating: a node reads the constant-plane record (OpCtx::fill_out) of the node that
+// produces its input 0 as output 0, so it can fold constant channels into its bias.
+static void link_channel_fills(sg_session* s) {
+  const Model& m = *s->model;
+  std::vector<int> producer(m.tensors.size(), -1);
+  for (size_t k = 0; k < m.nodes.size(); k++)
+    if (!m.nodes[k].outputs.empty()) producer[m.nodes[k].outputs[0]] = (int)k;
+  for (size_t k = 0; k < m.nodes.size(); k++) {
+    const Node& n = m.nodes[k];
+    int p = n.inputs.empty() || n.inputs[0] < 0 ? -1 : producer[n.inputs[0]];
+    s->ctx[k].fill_in = p >= 0 ? s->ctx[p].fill_out : nullptr;
+  }
+}
+
 bool session_init(sg_session* s, const Model* model) {
   s->model = model;
-  return prepare_nodes(s) && plan_memory(s);
+  if (!prepare_nodes(s) || !plan_memory(s)) return false;
+  link_channel_fills(s);
+  return true;
 }
 
 int session_run(sg_session* s) {

@@ -22,7 +22,7 @@ struct sg_session {
   std::vector<void*> dedicated;         // graph input/output buffers (freed with the session)
   uint8_t* arena = nullptr;
   uint64_t arena_bytes = 0;
-  float gate = 0;
+  float gate = 1;                       // docs/ir.md: 1 = calibrated sparsity; ungated models ignore it
   double macs_dense = 0, macs_executed = 0;
   std::vector<double> node_macs_executed;
   std::string error;                    // OpCtx::fail writes here

@@ -17,6 +17,24 @@ export interface SessionOptions {
   backend?: "auto" | "wasm";
   /** sparsegate.wasm: URL, path, bytes or a compiled module (default: next to index.js). */
   wasm?: Source | WebAssembly.Module;
+  /** "auto" (default): in a crossOriginIsolated page all hardware threads up to 4, else 1;
+   * 1 in Node. A number > 1 uses the pthreads build; in a page that is not crossOriginIsolated
+   * it warns on the console and runs on 1 thread (see `backendInfo.reason`). */
+  threads?: "auto" | number;
+  /** sparsegate-mt.mjs (its .wasm and .worker.js beside it); default: next to index.js. */
+  wasmThreads?: string | URL;
+}
+
+/** What Session.create picked, and why. */
+export interface BackendInfo {
+  readonly backend: "wasm";
+  readonly build: "sparsegate.wasm" | "sparsegate-mt";
+  readonly threads: number;
+  readonly requestedThreads: "auto" | number;
+  readonly crossOriginIsolated: boolean;
+  readonly hardwareConcurrency: number;
+  readonly simd: boolean;
+  readonly reason: string;
 }
 
 export interface TensorInfo {
@@ -68,6 +86,9 @@ export class Session {
   static create(model: Source, options?: SessionOptions): Promise<Session>;
   private constructor();
   readonly backend: "wasm";
+  /** Threads this session runs on (1 with sparsegate.wasm). */
+  readonly threads: number;
+  readonly backendInfo: BackendInfo;
   /** The runtime's version, "major.minor.patch". */
   readonly runtimeVersion: string;
   readonly inputs: readonly TensorInfo[];

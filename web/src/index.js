@@ -2,8 +2,16 @@
 // Node. No glue code: the module is instantiated here against the flat C ABI of
 // wasm/include/sparsegate.h. Each Session owns one wasm instance (its own memory), so a
 // released or trapped session never disturbs another; compiled modules are shared.
+//
+// Threads: the pthreads build `sparsegate-mt.{mjs,wasm}` (Emscripten glue, shared memory) is
+// used when more than one thread is asked for (or "auto" in a crossOriginIsolated page). Its
+// instance, and its pool of workers, is shared by the sessions that use it; the workers stop
+// when the last of those sessions is released.
 
 const DEFAULT_WASM = new URL("./sparsegate.wasm", import.meta.url);
+const DEFAULT_MT = new URL("./sparsegate-mt.mjs", import.meta.url);
+const MAX_THREADS = 16;    // kMaxThreads in wasm/src/kernels/parallel.cpp
+const AUTO_THREADS_CAP = 4; // "auto" uses at most this many threads
 const IS_NODE = typeof process !== "undefined" && !!process.versions?.node
   && typeof window === "undefined";
 const ERROR_CODES = { 1: "format", 2: "unsupported", 3: "invalid", 4: "memory" };
@@ -134,7 +142,8 @@ function makeImports(module) {
 
 async function instantiate(module) {
   try {
-    return new Runtime(await WebAssembly.instantiate(module, makeImports(module)));
+    const instance = await WebAssembly.instantiate(module, makeImports(module));
+    return new Runtime(instance.exports, instance.exports.memory);
   } catch (e) {
     if (e instanceof SparsegateError) throw e;
     const err = new SparsegateError(`wasm: cannot start the runtime: ${e.message}`,
@@ -144,14 +153,15 @@ async function instantiate(module) {
   }
 }
 
-/** One wasm instance with typed access to its exports and memory. */
+/** One wasm instance with typed access to its exports (`sg_*` functions) and memory. */
 class Runtime {
-  constructor(instance) {
-    this.ex = instance.exports;
-    this.memory = this.ex.memory;
+  constructor(exports, memory, mt = null) {
+    this.ex = exports;
+    this.memory = memory;
+    this.mt = mt; // the shared pthreads instance (MtInstance), or null
     this.u8 = new Uint8Array(this.memory.buffer);
     this.f32 = new Float32Array(this.memory.buffer);
-    if (typeof this.ex._initialize === "function") this.ex._initialize();
+    if (!mt && typeof this.ex._initialize === "function") this.ex._initialize();
   }
 
   /** Views are refreshed lazily: memory.grow detaches the old buffer. */
@@ -168,7 +178,7 @@ class Runtime {
     const u8 = this.heap().u8;
     let end = ptr;
     while (end < u8.length && u8[end] !== 0) end++;
-    return utf8.decode(u8.subarray(ptr, end));
+    return utf8.decode(u8.slice(ptr, end)); // a copy: TextDecoder refuses shared memory
   }
 
   lastError(fallback) {
@@ -194,6 +204,147 @@ function tensorInfo(rt, s, kind, i) {
 const numel = (dims) => dims.reduce((n, d) => n * d, 1);
 const fmtDims = (dims) => `[${Array.from(dims).join(", ")}]`;
 
+
+// ---------------------------------------------------------------- threads (pthreads build)
+
+let nodeCpuCount = null; // set by Session.create in Node (node:os is imported lazily)
+
+function hardwareThreads() {
+  const n = globalThis.navigator?.hardwareConcurrency;
+  if (Number.isInteger(n) && n > 0) return n;
+  return nodeCpuCount ?? 1;
+}
+
+async function loadNodeCpuCount() {
+  if (!IS_NODE || nodeCpuCount !== null) return;
+  try {
+    const os = await import("node:os");
+    nodeCpuCount = os.availableParallelism?.() ?? os.cpus().length;
+  } catch {
+    nodeCpuCount = 1;
+  }
+}
+
+/** Which build and how many threads a session gets, and why (Session#backendInfo). */
+function chooseThreads(requested) {
+  const auto = requested === undefined || requested === "auto";
+  if (!auto && !(Number.isInteger(requested) && requested >= 1)) {
+    throw new SparsegateError(`threads: expected "auto" or an integer ≥ 1, got ${requested}`, "input");
+  }
+  const hw = hardwareThreads();
+  const isolated = IS_NODE || globalThis.crossOriginIsolated === true;
+  const info = { requested: auto ? "auto" : requested, hardwareConcurrency: hw, crossOriginIsolated: isolated };
+  if (auto) {
+    if (IS_NODE) return { ...info, threads: 1, reason: 'Node: one thread unless `threads` is set' };
+    if (!isolated) {
+      return { ...info, threads: 1, reason: "one thread: the page is not crossOriginIsolated (threads need "
+        + "the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)" };
+    }
+    const n = Math.min(hw, AUTO_THREADS_CAP);
+    return { ...info, threads: n, reason: n > 1 ? `auto: ${n} threads (hardwareConcurrency ${hw}, at most ${AUTO_THREADS_CAP})`
+      : "auto: one hardware thread" };
+  }
+  if (requested > 1 && !isolated) {
+    const reason = `${requested} threads requested, but the page is not crossOriginIsolated, so `
+      + "SharedArrayBuffer and wasm threads are unavailable: running on 1 thread with sparsegate.wasm. Serve the "
+      + "page with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp.";
+    return { ...info, threads: 1, reason, warn: true };
+  }
+  const n = Math.min(requested, MAX_THREADS);
+  return { ...info, threads: n, reason: n < requested ? `${requested} threads requested, capped at ${MAX_THREADS}`
+    : `${n} thread${n > 1 ? "s" : ""} requested` };
+}
+
+const mtCache = new Map(); // glue URL -> Promise<MtInstance>
+
+/** The shared instance of the pthreads build: its exports, memory and worker pool. */
+class MtInstance {
+  constructor(key, module) {
+    this.key = key;
+    this.module = module; // the Emscripten Module object
+    this.users = 0;
+    this.ex = {};
+    for (const [k, v] of Object.entries(module)) {
+      if (k.startsWith("_sg_") && typeof v === "function") this.ex[k.slice(1)] = v;
+    }
+  }
+
+  /** Starts workers for `n` threads; waits (yielding to the event loop) until they run. */
+  async setThreads(n) {
+    const got = this.ex.sg_threads_set(n);
+    const t0 = Date.now();
+    while (this.ex.sg_threads_ready() < got && Date.now() - t0 < 10_000) {
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    return got;
+  }
+
+  release() {
+    if (--this.users > 0) return;
+    mtCache.delete(this.key);
+    try {
+      this.module.PThread?.terminateAllThreads();
+    } catch { /* workers are gone either way */ }
+  }
+}
+
+async function loadMt(glue, poolSize) {
+  const url = glue instanceof URL ? glue : new URL(glue, IS_NODE ? `file://${process.cwd()}/` : globalThis.location?.href);
+  const key = `${url.href}#${poolSize}`;
+  if (!mtCache.has(key)) {
+    const p = startMt(url, key, poolSize);
+    p.catch(() => mtCache.delete(key));
+    mtCache.set(key, p);
+  }
+  return mtCache.get(key);
+}
+
+async function startMt(url, key, poolSize) {
+  const wasmUrl = new URL(url.href.replace(/\.m?js$/, ".wasm"));
+  let factory, module;
+  try {
+    [factory, module] = await Promise.all([import(url.href), wasmModule(wasmUrl)]);
+  } catch (e) {
+    throw new SparsegateError(`threads: cannot load ${url.href}: ${e.message}`, "io");
+  }
+  const args = {
+    sgPoolSize: poolSize, // PTHREAD_POOL_SIZE (Makefile): workers started with the instance
+    // Instantiate the module compiled (and cached) here; the glue's own fetch breaks in Node.
+    instantiateWasm(imports, receive) {
+      WebAssembly.instantiate(module, imports).then((inst) => receive(inst, module));
+      return {};
+    },
+    print: () => {},
+    printErr: (m) => console.warn(`sparsegate-mt: ${m}`),
+  };
+  let restore = null;
+  if (IS_NODE) {
+    // Emscripten 3.1's ES6 glue calls require() and reads __dirname while it starts (newer
+    // versions do not): provide them for the synchronous start only. Its pthread workers are
+    // CommonJS, hence the .worker.cjs copy (web/package.json makes .js files ES modules).
+    const { createRequire } = await import("node:module");
+    const { fileURLToPath } = await import("node:url");
+    const path = fileURLToPath(url);
+    const dir = path.slice(0, path.lastIndexOf("/") + 1);
+    args.locateFile = (f) => dir + f.replace(/\.worker\.js$/, ".worker.cjs");
+    const saved = { require: globalThis.require, __dirname: globalThis.__dirname };
+    globalThis.require = createRequire(path);
+    globalThis.__dirname = dir.slice(0, -1);
+    restore = () => Object.assign(globalThis, saved);
+  }
+  let ready;
+  try {
+    ready = (factory.default ?? factory)(args);
+  } finally {
+    restore?.();
+  }
+  try {
+    return new MtInstance(key, await ready);
+  } catch (e) {
+    throw new SparsegateError(`threads: cannot start ${url.href}: ${e?.message ?? e}`, "io");
+  }
+}
+
 // ---------------------------------------------------------------- Session
 
 export class Session {
@@ -207,21 +358,76 @@ export class Session {
   #metaText;
   #trapped = false;
 
+  #info;
+
   /** Loads a model (URL, path in Node, bytes, Response or Blob) and plans a session.
    * options.backend: "auto" | "wasm"; options.wasm: where sparsegate.wasm lives (URL, path,
-   * bytes or a compiled WebAssembly.Module; default: next to this file). */
+   * bytes or a compiled WebAssembly.Module; default: next to this file).
+   * options.threads: "auto" (default: all cores up to 4 in a crossOriginIsolated page, else 1;
+   * 1 in Node) or a number; more than 1 uses the pthreads build (options.wasmThreads: where
+   * sparsegate-mt.mjs lives, its .wasm and .worker.js beside it). A page that is not
+   * crossOriginIsolated cannot run threads: asking for them there warns on the console and
+   * runs on 1 thread; `backendInfo.reason` says why either way. */
   static async create(model, options = {}) {
     const backend = options.backend ?? "auto";
     if (backend !== "auto" && backend !== "wasm") {
       throw new SparsegateError(`backend "${backend}" is not available (this build has: "wasm")`, "backend");
     }
-    const [bytes, module] = await Promise.all([readBytes(model, "model"), wasmModule(options.wasm)]);
-    return new Session(await instantiate(module), bytes);
+    await loadNodeCpuCount();
+    const choice = chooseThreads(options.threads);
+    if (choice.warn) console.warn(`sparsegate: ${choice.reason}`);
+    const bytesP = readBytes(model, "model");
+    bytesP.catch(() => {});
+    let rt = null;
+    if (choice.threads > 1) {
+      try {
+        const mt = await loadMt(options.wasmThreads ?? DEFAULT_MT, choice.threads - 1);
+        mt.users++;
+        try {
+          choice.threads = await mt.setThreads(choice.threads);
+        } catch (e) {
+          mt.release();
+          throw e;
+        }
+        rt = new Runtime(mt.ex, mt.module.wasmMemory, mt);
+      } catch (e) {
+        choice.reason = `the pthreads build failed to start (${e.message}): running on 1 thread with sparsegate.wasm`;
+        choice.threads = 1;
+        console.warn(`sparsegate: ${choice.reason}`);
+      }
+    }
+    if (!rt) {
+      try {
+        rt = await instantiate(await wasmModule(options.wasm));
+      } catch (e) {
+        await bytesP.catch(() => {});
+        throw e;
+      }
+    }
+    let bytes;
+    try {
+      bytes = await bytesP;
+    } catch (e) {
+      rt.mt?.release();
+      throw e;
+    }
+    const info = Object.freeze({
+      backend: "wasm",
+      build: rt.mt ? "sparsegate-mt" : "sparsegate.wasm",
+      threads: choice.threads,
+      requestedThreads: choice.requested,
+      crossOriginIsolated: choice.crossOriginIsolated,
+      hardwareConcurrency: choice.hardwareConcurrency,
+      simd: true,
+      reason: choice.reason,
+    });
+    return new Session(rt, bytes, info);
   }
 
-  constructor(rt, bytes) {
+  constructor(rt, bytes, info) {
     if (!(rt instanceof Runtime)) throw new TypeError("use `await Session.create(model)`");
     this.#rt = rt;
+    this.#info = info;
     const ex = rt.ex;
     this.#guard(() => {
       if (bytes.length > 0x7fffffff) {
@@ -240,7 +446,7 @@ export class Session {
       this.#outputs = Object.freeze(Array.from({ length: outs }, (_, i) => tensorInfo(rt, s, "output", i)));
       const metaPtr = ex.sg_model_metadata(this.#model);
       const metaSize = ex.sg_model_metadata_size(this.#model);
-      this.#metaText = utf8.decode(rt.heap().u8.subarray(metaPtr, metaPtr + metaSize)).replace(/\0+$/, "");
+      this.#metaText = utf8.decode(rt.heap().u8.slice(metaPtr, metaPtr + metaSize)).replace(/\0+$/, "");
     }, true);
   }
 
@@ -286,9 +492,15 @@ export class Session {
     }
     this.#session = this.#model = this.#bytes = 0;
     this.#rt = null;
+    rt.mt?.release(); // the last session on the pthreads instance stops its workers
   }
 
   get backend() { this.#live(); return "wasm"; }
+  /** Threads this session runs on (1 with sparsegate.wasm). */
+  get threads() { this.#live(); return this.#info.threads; }
+  /** {backend, build: "sparsegate.wasm" | "sparsegate-mt", threads, requestedThreads,
+   * crossOriginIsolated, hardwareConcurrency, simd, reason}: what was picked and why. */
+  get backendInfo() { this.#live(); return this.#info; }
   get runtimeVersion() { return this.#live().version(); }
   get inputs() { this.#live(); return this.#inputs; }
   get outputs() { this.#live(); return this.#outputs; }

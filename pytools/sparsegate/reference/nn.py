@@ -1,6 +1,7 @@
 """Reference kernels with windows or weights: Conv, Gemm, MatMul, pools, Resize, Pad."""
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -54,10 +55,88 @@ def conv(ins, attrs, out_shapes):
     y = np.matmul(w.astype(F32).reshape(g, m // g, cg * kh * kw), cols).reshape(n, m, oh, ow)
     if b is not None:
         y = y + b.astype(F32).reshape(1, m, 1, 1)
-    return [apply_activation(y, attrs["activation"], attrs["activation_params"])]
+    y = apply_activation(y, attrs["activation"], attrs["activation_params"])
+    if attrs.get("gate_kind"):
+        y = _gate(y, x, ins, attrs, g)
+    return [y]
+
+
+# --- gates (docs/ir.md, "Gated Conv and Gemm") -------------------------------------------------
+# The run-time knob and an optional record of decisions, as `gate_knob` sets them.
+_GATE = {"knob": 1.0, "record": None}
+
+
+@contextlib.contextmanager
+def gate_knob(knob: float = 1.0, record: list | None = None):
+    """Runs reference gated convs at `knob` (0 = dense, 1 = calibrated sparsity, the runtime's
+    default). When `record` is a list, each gated conv appends, per sample, the indices of the
+    channels it computed (increasing), in execution order."""
+    old = dict(_GATE)
+    _GATE.update(knob=float(knob), record=record)
+    try:
+        yield
+    finally:
+        _GATE.update(old)
+
+
+def gate_skip_count(sparsity, m: int, knob: float) -> int:
+    """floor(g · gate_sparsity · M), evaluated in float32 as the runtime does."""
+    return int(np.floor(F32(knob) * F32(scalar(sparsity)) * F32(m)))
+
+
+def gate_topk(score: np.ndarray, keep: int) -> np.ndarray:
+    """Boolean mask of the `keep` largest scores (NaN ranks lowest; ties keep the lower index)."""
+    key = np.where(np.isnan(score), -np.inf, score)
+    order = np.lexsort((np.arange(len(key)), -key.astype(np.float64)))
+    mask = np.zeros(len(key), bool)
+    mask[order[:max(0, min(keep, len(key)))]] = True
+    return mask
+
+
+def _gate(y: np.ndarray, x: np.ndarray, ins, attrs, group: int) -> np.ndarray:
+    kind, fill = attrs["gate_kind"], attrs["gate_fill"]
+    n, m = y.shape[:2]
+    c = x.shape[1]
+    knob, record = _GATE["knob"], _GATE["record"]
+    keep = m - min(m, max(0, gate_skip_count(attrs["gate_sparsity"], m, knob)))
+    act = lambda v: apply_activation(v, attrs["activation"], attrs["activation_params"])  # noqa: E731
+    bias = ins[2].astype(F32) if len(ins) > 2 and ins[2] is not None else np.zeros(m, F32)
+    y = y.copy()
+    for i in range(n):
+        xi = x[i].reshape(c, -1)
+        if kind == "heuristic":
+            if keep == m:
+                mask = np.ones(m, bool)
+            else:
+                cg, mg = c // group, m // group
+                mabs = np.abs(xi).mean(axis=1, dtype=F32).reshape(group, cg)
+                norms = ins[3].astype(F32).reshape(group, mg, cg)
+                score = np.einsum("gmc,gc->gm", norms, mabs).reshape(m).astype(F32)
+                mask = gate_topk(score, keep)
+                if fill == "expected":
+                    mu = xi.mean(axis=1, dtype=F32).reshape(group, cg)
+                    sums = ins[4].astype(F32).reshape(group, mg, cg)
+                    value = act(np.einsum("gmc,gc->gm", sums, mu).reshape(m).astype(F32) + bias)
+                elif fill == "bias":
+                    value = act(bias)
+                else:
+                    value = np.zeros(m, F32)
+                y[i, ~mask] = value[~mask, None, None]
+        elif kind == "learned":
+            s = ins[3].astype(F32) @ xi.mean(axis=1, dtype=F32) + ins[4].astype(F32)
+            s = np.where(s > 0, s, F32(0)).astype(F32)
+            mask = gate_topk(s, keep) & (s > F32(scalar(attrs["gate_threshold"])))
+            y[i] = np.where(mask[:, None, None], y[i] * s[:, None, None], F32(0))
+        else:
+            raise ValueError(f"unknown gate_kind {kind!r}")
+        if record is not None:
+            record.append(np.flatnonzero(mask))
+    return y
 
 
 def gemm(ins, attrs, out_shapes):
+    if attrs.get("gate_kind"):
+        raise NotImplementedError("gated Gemm is specified (docs/ir.md) but not implemented yet")
     a, b = ins[0].astype(F32), ins[1].astype(F32)
     c = ins[2] if len(ins) > 2 else None
     if scalar(attrs["transA"]):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import nn
+from . import nn, quant, sparse
 from .activations import apply_activation, sigmoid
 from .nn import scalar
 
@@ -105,4 +105,7 @@ OPS = {
     "Pad": nn.pad,
     "Resize": nn.resize,
     "Softmax": softmax,
+    "SparseConv": sparse.sparse_conv,
+    "SparseGemm": sparse.sparse_gemm,
 }
+OPS.update(quant.OPS)  # Dequantize, ConvInt8, GemmInt8

@@ -1,4 +1,7 @@
 #include "conv_f32.h"
+#include "gemm_f32.h"
+#include "parallel.h"
+#include "scratch.h"
 #include <string.h>
 
 namespace sg {
@@ -173,6 +176,74 @@ void f32_dwconv_simd128(const float* x, const float* w, float bias, const Conv2d
     else if (g.sW == 2) dw_row<2>(prow, w, wv, bias, g, act, yr);
     else dw_row<0>(prow, w, wv, bias, g, act, yr);
   }
+}
+
+namespace {
+struct DwArgs {
+  const float *x, *w, *bias;
+  const int* chans;
+  const Conv2dGeom* g;
+  const Act* act;
+  float* y;
+};
+struct Im2colArgs {
+  const float* x;
+  int C;
+  const Conv2dGeom* g;
+  int nrows;
+  const int* rows;
+  const float *W, *bias;
+  int K;
+  const Act* act;
+  float* y;
+  int tile;
+};
+} // namespace
+
+static void dw_channels(void* p, int t0, int t1) {
+  const DwArgs& a = *(const DwArgs*)p;
+  const Conv2dGeom& g = *a.g;
+  float* scratch = scratch_f32();
+  for (int t = t0; t < t1; t++) {
+    int c = a.chans ? a.chans[t] : t;
+    f32_dwconv_simd128(a.x + (ptrdiff_t)c * g.H * g.W, a.w + (ptrdiff_t)c * g.kH * g.kW,
+                       a.bias ? a.bias[c] : 0.0f, g, *a.act, a.y + (ptrdiff_t)c * g.Ho * g.Wo,
+                       scratch);
+  }
+}
+
+void f32_dwconv_channels_simd128(const float* x, const float* w, const float* bias, int n,
+                                 const int* chans, const Conv2dGeom& g, const Act& act, float* y) {
+  DwArgs a = {x, w, bias, chans, &g, &act, y};
+  // Chunks of at least ~16 K MACs.
+  int per = g.Ho * g.Wo * g.kH * g.kW;
+  parallel_for(n, 16384 / (per > 0 ? per : 1) + 1, dw_channels, &a);
+}
+
+static void im2col_tiles(void* p, int t0, int t1) {
+  const Im2colArgs& a = *(const Im2colArgs*)p;
+  const int HWo = a.g->Ho * a.g->Wo;
+  float* buf = scratch_f32();
+  for (int t = t0; t < t1; t++) {
+    int j0 = t * a.tile, nb = HWo - j0 < a.tile ? HWo - j0 : a.tile;
+    f32_im2col_tile(a.x, a.C, *a.g, j0, nb, buf);
+    f32_gemm_4x8_simd128(a.nrows, a.rows, nb, a.K, a.W, a.K, buf, 8, 8 * a.K, a.y + j0, HWo,
+                         a.bias, false, *a.act);
+  }
+}
+
+void f32_conv_im2col_gemm(const float* x, int C, const Conv2dGeom& g, int nrows, const int* rows,
+                          const float* W, int K, const float* bias, const Act& act, float* y,
+                          int tile) {
+  const int HWo = g.Ho * g.Wo;
+  if (nrows <= 0 || HWo <= 0) return;
+  if (tile < 1) tile = HWo;
+  const int ntiles = (HWo + tile - 1) / tile;
+  Im2colArgs a = {x, C, &g, nrows, rows, W, bias, K, &act, y, tile};
+  // Whole tiles per thread when there are enough (im2col is then parallel too); otherwise
+  // tile by tile on this thread, the GEMM splitting its rows and columns over threads.
+  if (threads() > 1 && ntiles >= 2 * threads()) parallel_for(ntiles, 1, im2col_tiles, &a);
+  else im2col_tiles(&a, 0, ntiles);
 }
 
 } // namespace sg

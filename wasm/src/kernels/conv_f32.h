@@ -33,4 +33,21 @@ size_t f32_dwconv_scratch(const Conv2dGeom& g);
 void f32_dwconv_simd128(const float* x, const float* w, float bias, const Conv2dGeom& g,
                         const Act& act, float* y, float* scratch);
 
+// Depthwise convolution of the channels c = chans[0..n) (0..n-1 when chans is null) of x
+// [C, H·W] into y [C, Ho·Wo]: f32_dwconv_simd128 per channel, channels split over threads,
+// each thread with its own scratch (scratch.h; reserve f32_dwconv_scratch(g) floats).
+// bias may be null (0).
+void f32_dwconv_channels_simd128(const float* x, const float* w, const float* bias, int n,
+                                 const int* chans, const Conv2dGeom& g, const Act& act, float* y);
+
+// A convolution (one group) by im2col tiles and the GEMM: for rows r = rows[0..nrows) (0..
+// nrows-1 when rows is null), y[r, j] = act(bias[r] + W[r, :] · im2col(x)[:, j]) over all
+// Ho·Wo columns j; W is [*, K] row-major (K = C·kH·kW), bias may be null, y rows Ho·Wo apart.
+// Tiles of `tile` columns (a multiple of 8, or all columns) are im2col'ed into the calling
+// thread's scratch (reserve K·round8(tile) floats); with threads, whole tiles go to threads
+// when there are enough of them, else each tile's GEMM is split.
+void f32_conv_im2col_gemm(const float* x, int C, const Conv2dGeom& g, int nrows, const int* rows,
+                          const float* W, int K, const float* bias, const Act& act, float* y,
+                          int tile);
+
 } // namespace sg

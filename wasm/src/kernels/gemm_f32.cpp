@@ -9,6 +9,7 @@
 // contiguous stream instead of K cache lines `ldb` apart. Tails: a 4-column block, then scalar columns; rows that do not fill
 // a group of 4 use the same kernel with MR = 3, 2, 1.
 #include "gemm_f32.h"
+#include "parallel.h"
 #include <stddef.h>
 
 namespace sg {
@@ -65,6 +66,54 @@ static void gemm_rows(const float* const* a, float* const* c, const float* bias_
   }
 }
 
+// Row-group height of the microkernel, and its variants for the leftover rows (one template).
+// Measured with -DSG_GEMM_MR=5 and 6 (docs/benchmarks.md): 5 ties with 4, 6 is ~12% slower
+// on MobileNetV2 in V8 (12 accumulators + 2 B vectors + a splat spill on x86-64).
+#ifndef SG_GEMM_MR
+#define SG_GEMM_MR 4
+#endif
+static const int kMR = SG_GEMM_MR;
+typedef void (*RowKernel)(const float* const*, float* const*, const float*, int, int, int,
+                          const float*, int, int, bool, const Act&);
+static const RowKernel kRowKernels[] = {gemm_rows<1>, gemm_rows<2>, gemm_rows<3>, gemm_rows<4>,
+#if SG_GEMM_MR > 4
+                                        gemm_rows<5>, gemm_rows<6>
+#endif
+};
+static_assert(kMR >= 1 && kMR <= (int)(sizeof(kRowKernels) / sizeof(kRowKernels[0])), "SG_GEMM_MR: 1 … 6");
+
+namespace {
+struct GemmArgs {
+  int nrows; const int* rows; int N, K; const float* A; int lda; const float* B; int ldb;
+  int b_panel; float* C; int ldc; const float* bias; bool accumulate; const Act* act;
+  int nc, groups; // columns per block; groups of (up to) 4 rows
+};
+} // namespace
+
+// Tasks t = block · groups + group: consecutive tasks share one block of B, as the serial
+// loop order (every row group over one column block, then the next block).
+static void gemm_tasks(void* p, int t0, int t1) {
+  const GemmArgs& g = *(const GemmArgs*)p;
+  for (int t = t0; t < t1; t++) {
+    int j0 = (t / g.groups) * g.nc, i = (t % g.groups) * kMR;
+    int j1 = g.N - j0 < g.nc ? g.N : j0 + g.nc;
+    int mr = g.nrows - i < kMR ? g.nrows - i : kMR;
+    const float* a[kMR];
+    float* c[kMR];
+    float bias_r[kMR];
+    for (int r = 0; r < mr; r++) {
+      int row = g.rows ? g.rows[i + r] : i + r;
+      a[r] = g.A + (ptrdiff_t)row * g.lda;
+      c[r] = g.C + (ptrdiff_t)row * g.ldc;
+      bias_r[r] = g.bias ? g.bias[row] : 0.0f;
+    }
+    const int K = g.K, ldb = g.ldb, bp = g.b_panel;
+    const bool acc = g.accumulate;
+    const Act& act = *g.act;
+    kRowKernels[mr - 1](a, c, bias_r, j0, j1, K, g.B, ldb, bp, acc, act);
+  }
+}
+
 void f32_gemm_4x8_simd128(int nrows, const int* rows, int N, int K,
                           const float* A, int lda, const float* B, int ldb, int b_panel,
                           float* C, int ldc, const float* bias, bool accumulate, const Act& act) {
@@ -72,27 +121,19 @@ void f32_gemm_4x8_simd128(int nrows, const int* rows, int N, int K,
   // ~128 KiB of B per column block (a multiple of 8 columns, at least 8).
   int nc = K > 0 ? (32768 / K) & ~7 : N;
   if (nc < 8) nc = 8;
-  for (int j0 = 0; j0 < N; j0 += nc) {
-    int j1 = N - j0 < nc ? N : j0 + nc;
-    for (int i = 0; i < nrows; i += 4) {
-      int mr = nrows - i < 4 ? nrows - i : 4;
-      const float* a[4];
-      float* c[4];
-      float bias_r[4];
-      for (int r = 0; r < mr; r++) {
-        int row = rows ? rows[i + r] : i + r;
-        a[r] = A + (ptrdiff_t)row * lda;
-        c[r] = C + (ptrdiff_t)row * ldc;
-        bias_r[r] = bias ? bias[row] : 0.0f;
-      }
-      switch (mr) {
-        case 4: gemm_rows<4>(a, c, bias_r, j0, j1, K, B, ldb, b_panel, accumulate, act); break;
-        case 3: gemm_rows<3>(a, c, bias_r, j0, j1, K, B, ldb, b_panel, accumulate, act); break;
-        case 2: gemm_rows<2>(a, c, bias_r, j0, j1, K, B, ldb, b_panel, accumulate, act); break;
-        default: gemm_rows<1>(a, c, bias_r, j0, j1, K, B, ldb, b_panel, accumulate, act); break;
-      }
-    }
-  }
+  const int groups = (nrows + kMR - 1) / kMR;
+  const double macs = (double)nrows * N * (K > 0 ? K : 1);
+  const int T = threads();
+  // Threads: at least ~4 tasks per thread, so narrower column blocks when rows are few.
+  if (T > 1 && macs >= 65536.0)
+    while ((double)groups * ((N + nc - 1) / nc) < 4.0 * T && nc > 32) nc = (nc / 2 + 7) & ~7;
+  const int blocks = (N + nc - 1) / nc;
+  GemmArgs g = {nrows, rows, N, K, A, lda, B, ldb, b_panel, C, ldc, bias, accumulate, &act,
+                nc, groups};
+  // Chunks of at least ~32 K MACs, so that small GEMMs stay on one thread.
+  const double task_macs = macs / ((double)groups * blocks);
+  int grain = (int)(32768.0 / (task_macs > 1 ? task_macs : 1)) + 1;
+  parallel_for(groups * blocks, grain, gemm_tasks, &g);
 }
 
 } // namespace sg

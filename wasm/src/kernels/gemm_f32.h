@@ -14,7 +14,8 @@ namespace sg {
 // so a plain row-major B [K, N] is b_panel = 8, ldb = row stride, and a B packed in panels of
 // 8 columns (K rows of 8 floats each; what im2col writes, so that the microkernel reads one
 // contiguous stream) is b_panel = 8·K, ldb = 8. No alignment required. Rows not listed are
-// left untouched.
+// left untouched. In the pthreads build the work (row groups × column blocks) is split over
+// threads (parallel.h) when it is large enough; results are identical for any thread count.
 void f32_gemm_4x8_simd128(int nrows, const int* rows, int N, int K,
                           const float* A, int lda, const float* B, int ldb, int b_panel,
                           float* C, int ldc, const float* bias, bool accumulate, const Act& act);

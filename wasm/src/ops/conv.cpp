@@ -6,12 +6,20 @@
 // - general: im2col of a tile of output columns into scratch (packed in 8-column panels, so
 //   the microkernel streams it), then the same GEMM.
 // W [M, C/g, kH, kW] is already the row-major [M, C/g·kH·kW] matrix the GEMM reads (its rows
-// are output channels, so a gated run later passes the list of channels it computes), hence no
+// are output channels, so a gated run passes the list of channels it computes), hence no
 // repacking for f32 weights.
+//
+// Gating (docs/ir.md, "Gated Conv and Gemm"; conv_gate.cpp decides): per sample, only the kept
+// output channels are computed (GEMM rows, depthwise channels); skipped ones are written as
+// constant planes (learned gates: 0, and kept channels scaled by their gate value). A 1×1 conv
+// whose input has constant planes from a gated producer folds them into its bias and reduces
+// over the other input channels only (f32_gemm_kidx_4x8_simd128): savings compound.
 #include <string.h>
 #include "compute_attrs.h"
 #include "../kernels/conv_f32.h"
+#include "../kernels/gate_f32.h"
 #include "../kernels/gemm_f32.h"
+#include "conv_gate.h"
 #include "../kernels/scratch.h"
 
 namespace sg {
@@ -26,13 +34,19 @@ struct ConvState : NodeState {
   Act act;
   const float* w = nullptr;
   const float* b = nullptr; // null when absent
+  const float* b_or_zero = nullptr;
+  ConvGate gate;
+  std::vector<float> bias_fold; // [M] pointwise: bias plus folded constant input planes
+  std::vector<int> kidx;        // [C] pointwise: input channels that are not constant planes
+  std::vector<int> dw_chans;    // [C] depthwise: channels to convolve (the others are constant)
+  std::vector<float> zeros;     // [M] the bias of a conv without one, when gated or folding
 };
 
 // Limits that keep every index computation of the kernels inside int.
 static const int64_t kMaxGeom = 1 << 24;
 
 bool prepare_Conv(OpCtx& ctx) {
-  if (!check_arity(ctx, 2, 3, 1)) return false;
+  if (!check_arity(ctx, 2, 5, 1)) return false;
   const Tensor& X = ctx.input(0);
   const Tensor& W = ctx.input(1);
   const Tensor& Y = ctx.output(0);
@@ -93,6 +107,13 @@ bool prepare_Conv(OpCtx& ctx) {
   s->act = act;
   ctx.macs = (double)N * M * Ho * Wo * Cg * kH * kW;
 
+  if (!conv_gate_prepare(ctx, &s->gate, (int)N, (int)C, (int)M, (int)group)) return false;
+  if (s->gate.kind != GATE_NONE && group != 1 && !(group == C && M == C))
+    return ctx.fail("a gated Conv needs group 1 or a depthwise conv (group = C = M), got group %lld", (long long)group);
+  s->zeros.assign(M, 0.0f);
+  if (!s->b) s->b_or_zero = s->zeros.data();
+  else s->b_or_zero = s->b;
+
   size_t scratch = 0;
   // The depthwise path copies each channel into a padded plane; with huge strides or pads that
   // plane would be far larger than the output, so such (odd) convs take the im2col path.
@@ -101,9 +122,14 @@ bool prepare_Conv(OpCtx& ctx) {
   if (group == C && M == C && kH <= 64 && dw_ok) {
     s->path = CONV_DEPTHWISE;
     scratch = f32_dwconv_scratch(s->g);
+    s->dw_chans.assign(C, 0);
   } else if (kH == 1 && kW == 1 && strides[0] == 1 && strides[1] == 1 && pads[0] == 0 &&
              pads[1] == 0 && Ho == H && Wo == Wd) {
     s->path = CONV_POINTWISE;
+    if (group == 1) {
+      s->bias_fold.assign(M, 0.0f);
+      s->kidx.assign(C, 0);
+    }
   } else {
     s->path = CONV_IM2COL;
     // ~1 MiB of im2col per tile, whole 8-column blocks, at least 8 columns.
@@ -117,38 +143,124 @@ bool prepare_Conv(OpCtx& ctx) {
   return true;
 }
 
+// The 1×1 conv of one sample whose input x has constant planes (from a gated producer):
+// y = act(W·x + B) with the constant channels folded into the bias. Returns the MACs done.
+static double pointwise_folded(ConvState& s, const ChannelFill& f, int n, const float* x,
+                               float* y, int HW, int nrows, const int* rows) {
+  const unsigned char* is_const = f.is_const.data() + (size_t)n * s.C;
+  const float* value = f.value.data() + (size_t)n * s.C;
+  int nk = 0;
+  for (int c = 0; c < s.C; c++)
+    if (!is_const[c]) s.kidx[nk++] = c;
+  const int nconst = s.C - nk;
+  for (int t = 0; t < nrows; t++) {
+    int j = rows ? rows[t] : t;
+    const float* w = s.w + (ptrdiff_t)j * s.C;
+    float acc = s.b_or_zero[j];
+    for (int c = 0; c < s.C; c++)
+      if (is_const[c]) acc += w[c] * value[c];
+    s.bias_fold[j] = acc;
+  }
+  f32_gemm_kidx_4x8_simd128(nrows, rows, HW, nk, s.kidx.data(), s.w, s.C, x, HW, y, HW,
+                            s.bias_fold.data(), s.act);
+  return (double)nrows * ((double)HW * nk + nconst);
+}
+
 void run_Conv(OpCtx& ctx) {
-  const ConvState& s = *(const ConvState*)ctx.state;
+  ConvState& s = *(ConvState*)ctx.state;
   const Conv2dGeom& g = s.g;
   const int Cg = s.C / s.group, Mg = s.M / s.group, K = Cg * g.kH * g.kW;
   const int HW = g.H * g.W, HWo = g.Ho * g.Wo;
-  float* scratch = scratch_f32();
+  const double macs_sample = s.N > 0 ? ctx.macs / s.N : 0;
+  const ChannelFill* fin = ctx.fill_in;
+  const bool can_fold = fin && fin->active && !s.kidx.empty() && fin->C == s.C && fin->N == s.N;
+  ConvGate& gt = s.gate;
+  if (gt.kind != GATE_NONE) gt.out.active = false;
+  double executed = 0;
+  bool changed = false; // whether any sample ran other than dense
   for (int n = 0; n < s.N; n++) {
     const float* x = ctx.in[0] + (ptrdiff_t)n * s.C * HW;
     float* y = ctx.out[0] + (ptrdiff_t)n * s.M * HWo;
+    // Which output channels to compute (all when ungated or the gate is off this run).
+    int nkept = s.M;
+    const int* kept = nullptr;
+    double gate_macs = 0;
+    if (gt.kind != GATE_NONE) {
+      nkept = conv_gate_decide(&gt, x, s.C, HW, s.M, s.group, ctx.gate, s.b_or_zero, s.act, &gate_macs);
+      bool gated = gt.kind == GATE_LEARNED || nkept < s.M;
+      if (gated) {
+        kept = gt.kept.data();
+        changed = true;
+        gt.out.active = true;
+        int nconst = 0;
+        for (int j = 0; j < s.M; j++) {
+          unsigned char c = !gt.is_kept[j];
+          gt.out.is_const[(size_t)n * s.M + j] = c;
+          gt.out.value[(size_t)n * s.M + j] = gt.fillv[j];
+          nconst += c;
+        }
+        gt.out.count[n] = nconst;
+        f32_fill_skipped_planes(y, s.M, HWo, gt.is_kept.data(), gt.fillv.data());
+      } else if (gt.out.count.size() > (size_t)n) {
+        gt.out.count[n] = 0;
+        for (int j = 0; j < s.M; j++) gt.out.is_const[(size_t)n * s.M + j] = 0;
+      }
+    }
+    executed += gate_macs + macs_sample * nkept / (s.M > 0 ? s.M : 1);
     if (s.path == CONV_DEPTHWISE) {
-      for (int c = 0; c < s.C; c++)
-        f32_dwconv_simd128(x + (ptrdiff_t)c * HW, s.w + (ptrdiff_t)c * g.kH * g.kW,
-                           s.b ? s.b[c] : 0.0f, g, s.act, y + (ptrdiff_t)c * HWo, scratch);
-      continue;
-    }
-    for (int gi = 0; gi < s.group; gi++) {
-      const float* xg = x + (ptrdiff_t)gi * Cg * HW;
-      const float* wg = s.w + (ptrdiff_t)gi * Mg * K;
-      const float* bg = s.b ? s.b + (ptrdiff_t)gi * Mg : nullptr;
-      float* yg = y + (ptrdiff_t)gi * Mg * HWo;
-      if (s.path == CONV_POINTWISE) {
-        f32_gemm_4x8_simd128(Mg, nullptr, HWo, K, wg, K, xg, HW, 8, yg, HWo, bg, false, s.act);
-        continue;
+      // Input channels that are constant planes (from a gated producer) need no convolution.
+      const bool dw_fold = fin && fin->active && fin->C == s.C && fin->N == s.N && fin->count[n] > 0;
+      if (!dw_fold) {
+        f32_dwconv_channels_simd128(x, s.w, s.b, nkept, kept, g, s.act, y);
+      } else {
+        const unsigned char* is_const = fin->is_const.data() + (size_t)n * s.C;
+        int nconv = 0, nfold = 0;
+        for (int t = 0; t < nkept; t++) {
+          int c = kept ? kept[t] : t;
+          if (!is_const[c]) {
+            s.dw_chans[nconv++] = c;
+            continue;
+          }
+          f32_dwconv_const_plane(fin->value[(size_t)n * s.C + c], s.w + (ptrdiff_t)c * g.kH * g.kW,
+                                 s.b ? s.b[c] : 0.0f, g, s.act, y + (ptrdiff_t)c * HWo);
+          nfold++;
+        }
+        f32_dwconv_channels_simd128(x, s.w, s.b, nconv, s.dw_chans.data(), g, s.act, y);
+        executed -= (macs_sample / (s.M > 0 ? s.M : 1)) * nfold;
+        changed = true;
       }
-      for (int j0 = 0; j0 < HWo; j0 += s.tile) {
-        int nb = HWo - j0 < s.tile ? HWo - j0 : s.tile;
-        f32_im2col_tile(xg, Cg, g, j0, nb, scratch);
-        f32_gemm_4x8_simd128(Mg, nullptr, nb, K, wg, K, scratch, 8, 8 * K, yg + j0, HWo, bg, false,
-                             s.act);
+    } else if (can_fold && fin->count[n] > 0) {
+      // 1×1, group 1: fold the producer's constant planes into the bias.
+      double done = pointwise_folded(s, *fin, n, x, y, HWo, nkept, kept);
+      executed += done - macs_sample * nkept / (s.M > 0 ? s.M : 1);
+      changed = true;
+    } else {
+      for (int gi = 0; gi < s.group; gi++) {
+        const float* xg = x + (ptrdiff_t)gi * Cg * HW;
+        const float* wg = s.w + (ptrdiff_t)gi * Mg * K;
+        const float* bg = s.b ? s.b + (ptrdiff_t)gi * Mg : nullptr;
+        float* yg = y + (ptrdiff_t)gi * Mg * HWo;
+        // Rows of this group to compute (local indices), or all of them.
+        int nloc = Mg;
+        const int* loc = nullptr;
+        if (kept) {
+          nloc = 0;
+          for (int t = 0; t < nkept; t++)
+            if (kept[t] >= gi * Mg && kept[t] < (gi + 1) * Mg) gt.local[nloc++] = kept[t] - gi * Mg;
+          loc = gt.local.data();
+          if (nloc == 0) continue;
+        }
+        if (s.path == CONV_POINTWISE) {
+          f32_gemm_4x8_simd128(nloc, loc, HWo, K, wg, K, xg, HW, 8, yg, HWo, bg, false, s.act);
+          continue;
+        }
+        f32_conv_im2col_gemm(xg, Cg, g, nloc, loc, wg, K, bg, s.act, yg, s.tile);
       }
     }
+    if (gt.kind == GATE_LEARNED && kept)
+      f32_scale_rows_simd128(y, HWo, kept, nkept, gt.score.data());
   }
+  if (changed) ctx.macs_executed = executed;
 }
 
 } // namespace sg

@@ -10,6 +10,8 @@
 
 namespace sg {
 
+struct ChannelFill; // ops/conv_gate.h: constant planes a gated node wrote this run
+
 struct NodeState {               // per-node, per-session state owned by the session
   virtual ~NodeState() {}
 };
@@ -26,6 +28,10 @@ struct OpCtx {
   // Gating (later): fraction of output channels this run may skip; 0 = dense.
   float gate = 0;
   double macs_executed = 0;      // set by run when it differs from macs (gated kernels)
+  // Gating: a gated node's prepare points fill_out at its record of constant output planes;
+  // the session links each node's fill_in to the record of the node producing its input 0.
+  ChannelFill* fill_out = nullptr;
+  const ChannelFill* fill_in = nullptr;
 
   std::string* error = nullptr;
   std::vector<NodeState*>* owned_states = nullptr;

@@ -7,4 +7,7 @@
   X(Add) X(Sub) X(Mul) X(Div) X(PRelu)                                                     \
   X(Relu) X(Sigmoid) X(Tanh) X(HardSwish) X(Silu) X(LeakyRelu) X(HardSigmoid) X(Clip)      \
   X(MaxPool) X(AveragePool) X(GlobalAveragePool) X(GlobalMaxPool)                          \
-  X(Concat) X(Split) X(Slice) X(Reshape) X(Transpose) X(Pad) X(Resize) X(Softmax)
+  X(Concat) X(Split) X(Slice) X(Reshape) X(Transpose) X(Pad) X(Resize) X(Softmax)           \
+  X(Dequantize) X(ConvInt8) X(GemmInt8)                                                    \
+  X(SparseConv)                                                                            \
+  X(SparseGemm)

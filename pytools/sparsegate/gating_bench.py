@@ -1,0 +1,164 @@
+"""Speed of gated inference: the same `.sgm` at several knob values, interleaved in one
+process (CPython through wasmtime, or Node), median of many runs, with the runtime's MAC
+counter (docs/gating.md).
+
+    from sparsegate.gating_bench import gate_speed, speed_model
+    speed_model("mobilenetv2", "/tmp/m.sgm")      # every 1×1 conv gated at sparsity 1
+    gate_speed("/tmp/m.sgm", gates=(0, 0.5), runs=20)
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+
+WEB_INDEX = Path(__file__).resolve().parents[2] / "web" / "src" / "index.js"
+
+
+def speed_model(name: str, dst, sparsity: float = 1.0) -> dict:
+    """Converts zoo model `name` with a heuristic gate (expected-value fill) at `sparsity` on
+    the layers the speed check gates: MobileNetV2's 1×1 convs (not the first conv, not the
+    depthwise ones); any other model's group-1 convs but the first. Writes `dst`; returns
+    {"layers": n gated, "gated_macs_fraction": of the dense MACs}."""
+    from . import zoo
+    from .conversion import convert
+    from .format import write_model
+    from .macs import graph_macs, node_macs
+    from .passes.gating import add_gates, gateable_convs
+    graph = convert(zoo.fetch(name), metadata=zoo.info(name))
+    layers = gateable_convs(graph, pointwise_only=(name == "mobilenetv2"))
+    gated = add_gates(graph, {n: sparsity for n in layers})
+    write_model(gated, dst)
+    nodes = {n.name: n for n in graph.nodes}
+    return {"layers": len(layers),
+            "gated_macs_fraction": sum(node_macs(graph, nodes[n]) for n in layers) / graph_macs(graph)}
+
+
+def _feeds(inputs: list[dict], seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    return {i["name"]: rng.uniform(0, 1, i["shape"]).astype(np.float32) for i in inputs}
+
+
+def _layer_table(stats: dict, top: int) -> list[dict]:
+    rows = [{"name": l["name"], "op": l["op"], "macs_dense": l["macs_dense"],
+             "macs_executed": l["macs_executed"]} for l in stats["layers"] if l["macs_dense"] > 0]
+    rows.sort(key=lambda r: -r["macs_dense"])
+    return rows[:top]
+
+
+def gate_speed(sgm_path, gates=(0, 0.5), runs: int = 20, warmup: int = 5, top_layers: int = 10,
+               feeds: dict | None = None) -> dict:
+    """Times `sgm_path` in CPython (wasmtime) at each knob in `gates`, interleaved: every round
+    runs each knob once (order rotating), `runs` rounds after `warmup`. Returns {"host",
+    "runs", "gates": {g: {"median_ms", "min_ms", "macs_dense", "macs_executed",
+    "executed_fraction", "layers": the `top_layers` largest layers' MACs}}, "speedup": median
+    at the first knob / median at each knob}."""
+    from .runtime import Session
+    sess = Session(os.fspath(sgm_path))
+    feeds = feeds or _feeds(sess.inputs)
+    times = {g: [] for g in gates}
+    stats = {}
+    for r in range(warmup + runs):
+        order = list(gates)[r % len(gates):] + list(gates)[:r % len(gates)]
+        for g in order:
+            sess.set_gate(g)
+            t0 = time.perf_counter()
+            sess.run(feeds)
+            dt = (time.perf_counter() - t0) * 1e3
+            if r >= warmup:
+                times[g].append(dt)
+            stats[g] = sess.stats()
+    sess.close()
+    return _summary("cpython-wasmtime", runs, gates, times, stats, top_layers)
+
+
+def _summary(host, runs, gates, times, stats, top_layers) -> dict:
+    out = {"host": host, "runs": runs, "gates": {}}
+    for g in gates:
+        st = stats[g]
+        dense = st.get("macs_dense", st.get("macsDense"))
+        executed = st.get("macs_executed", st.get("macsExecuted"))
+        layers = [{"name": l["name"], "op": l["op"],
+                   "macs_dense": l.get("macs_dense", l.get("macsDense")),
+                   "macs_executed": l.get("macs_executed", l.get("macsExecuted"))} for l in st["layers"]]
+        out["gates"][g] = {"median_ms": statistics.median(times[g]), "min_ms": min(times[g]),
+                           "macs_dense": dense, "macs_executed": executed,
+                           "executed_fraction": executed / dense if dense else 1.0,
+                           "layers": _layer_table({"layers": layers}, top_layers)}
+    base = out["gates"][gates[0]]["median_ms"]
+    out["speedup"] = {g: base / out["gates"][g]["median_ms"] for g in gates}
+    return out
+
+
+_NODE_SCRIPT = r"""
+import { Session } from %(index)s;
+import { readFileSync } from "node:fs";
+const [path, gatesJson, runs, warmup] = process.argv.slice(1);
+const gates = JSON.parse(gatesJson);
+const s = await Session.create(readFileSync(path));
+const feeds = {};
+for (const inp of s.inputs) {
+  const n = inp.dims.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  let seed = 12345;
+  for (let i = 0; i < n; i++) { seed = (seed * 1103515245 + 12345) >>> 0; data[i] = seed / 4294967296; }
+  feeds[inp.name] = { data, dims: inp.dims };
+}
+const times = Object.fromEntries(gates.map((g) => [g, []]));
+const stats = {};
+for (let r = 0; r < +warmup + +runs; r++) {
+  const order = gates.slice(r %% gates.length).concat(gates.slice(0, r %% gates.length));
+  for (const g of order) {
+    s.setGate(g);
+    const t0 = performance.now();
+    await s.run(feeds);
+    const dt = performance.now() - t0;
+    if (r >= +warmup) times[g].push(dt);
+    stats[g] = s.stats();
+  }
+}
+s.release();
+console.log(JSON.stringify({ times, stats }));
+"""
+
+
+def gate_speed_node(sgm_path, gates=(0, 0.5), runs: int = 20, warmup: int = 30,
+                    top_layers: int = 10, node: str | None = None) -> dict:
+    """As `gate_speed`, in Node (V8) through web/src/index.js; ≥ 30 warm-up rounds by default
+    (V8 tiers up late)."""
+    node = node or shutil.which("node")
+    if not node:
+        raise RuntimeError("node is not installed")
+    script = _NODE_SCRIPT % {"index": json.dumps(WEB_INDEX.as_uri())}
+    res = subprocess.run([node, "--input-type=module", "-e", script, os.fspath(sgm_path),
+                          json.dumps(list(gates)), str(runs), str(warmup)],
+                         capture_output=True, text=True, check=True)
+    data = json.loads(res.stdout.strip().splitlines()[-1])
+    times = {g: data["times"][_js_key(g)] for g in gates}
+    stats = {g: data["stats"][_js_key(g)] for g in gates}
+    return _summary("node-v8", runs, gates, times, stats, top_layers)
+
+
+def _js_key(g) -> str:
+    """How JSON.stringify names an object key made from number g."""
+    return str(int(g)) if float(g).is_integer() else repr(float(g))
+
+
+def format_report(name: str, res: dict) -> str:
+    lines = [f"{name} [{res['host']}, median of {res['runs']} interleaved runs]"]
+    for g, r in res["gates"].items():
+        lines.append(f"  gate {g:<4}: {r['median_ms']:8.2f} ms  (min {r['min_ms']:.2f})  "
+                     f"MACs {r['macs_executed'] / 1e6:8.1f} M of {r['macs_dense'] / 1e6:.1f} M "
+                     f"({100 * r['executed_fraction']:.1f}%)  speedup {res['speedup'][g]:.2f}x")
+    last = list(res["gates"])[-1]
+    lines.append(f"  largest layers at gate {last} (MACs executed / dense):")
+    for l in res["gates"][last]["layers"]:
+        lines.append(f"    {l['name'][:40]:<40} {l['op']:<6} {l['macs_executed'] / 1e6:7.2f} / "
+                     f"{l['macs_dense'] / 1e6:7.2f} M")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Graph passes: plain functions IR -> IR (pruning, block sparsity, quantization, gating)."""

@@ -1,0 +1,297 @@
+"""Gated inference: add gates to Conv nodes, and calibrate their sparsity post-training.
+
+    g = add_gates(graph, {"conv_5": 0.3})                      # heuristic gate, expected-value fill
+    g = calibrate_gates(graph, calib_inputs, budget=0.01)      # per-layer sparsity from data
+
+A gate (docs/ir.md, "Gated Conv and Gemm") decides per run which output channels of a Conv to
+compute; the others hold a constant plane. Two kinds:
+
+- `heuristic`: importance[j] = Σ_c gate_norms[j, c] · mean|x[c]|, the lowest skipped; a skipped
+  channel holds its expected output act(Σ_c gate_sums[j, c] · mean x[c] + B[j]) ("expected") or
+  act(B[j]) ("bias"). `add_gates` precomputes gate_norms and gate_sums from the weights.
+- `learned` (Feature Boosting and Suppression): gate_fc_w, gate_fc_b come from training
+  (`sparsegate.train`); `add_gates(kind="learned", learned={name: (fc_w, fc_b)})` attaches them.
+
+Calibration (`calibrate_gates`): per gateable layer and sparsity level, the score (top-1
+agreement with the ungated model, or any metric) on calibration inputs with that layer alone
+gated; then a greedy allocation takes, step by step, the level increase that skips the most MACs
+per point of predicted loss until the predicted loss reaches the budget; the chosen allocation is
+measured on the calibration inputs and shrunk until it really meets the budget. Depthwise convs
+and the first conv are not gated by default: they are the most sensitive places (measured).
+"""
+from __future__ import annotations
+
+import copy
+import math
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..errors import SparsegateError
+from ..ir import Graph, TensorInfo
+from ..macs import graph_macs, node_macs
+
+F32 = np.float32
+DEFAULT_LEVELS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def _scalar(v):
+    return v[0] if isinstance(v, (list, tuple)) else v
+
+
+def _conv_kind(graph: Graph, node) -> str:
+    """"pointwise", "depthwise", "grouped" or "general"."""
+    m, cg, kh, kw = graph.tensors[node.inputs[1]].shape
+    c = graph.tensors[node.inputs[0]].shape[1]
+    group = int(_scalar(node.attrs["group"]))
+    if group == c == m:
+        return "depthwise"
+    if group != 1:
+        return "grouped"
+    return "pointwise" if (kh, kw) == (1, 1) else "general"
+
+
+def gateable_convs(graph: Graph, include_depthwise: bool = False, include_first: bool = False,
+                   pointwise_only: bool = False, min_channels: int = 4) -> list[str]:
+    """Conv nodes a heuristic gate may go on: group 1 (or depthwise when asked), at least
+    `min_channels` output channels; not the first Conv unless `include_first`."""
+    names, first = [], True
+    for node in graph.nodes:
+        if node.op != "Conv":
+            continue
+        is_first, first = first, False
+        kind = _conv_kind(graph, node)
+        if (is_first and not include_first) or kind == "grouped":
+            continue
+        if kind == "depthwise" and not include_depthwise:
+            continue
+        if pointwise_only and kind != "pointwise":
+            continue
+        if graph.tensors[node.inputs[1]].shape[0] >= min_channels:
+            names.append(node.name)
+    return names
+
+
+def gated_layers(graph: Graph) -> dict[str, float]:
+    """{node name: gate_sparsity} of every gated node."""
+    return {n.name: float(_scalar(n.attrs["gate_sparsity"])) for n in graph.nodes
+            if n.attrs.get("gate_kind")}
+
+
+def _copy_graph(graph: Graph) -> Graph:
+    """A copy whose nodes and tensor table can be edited (constant arrays are shared)."""
+    return Graph([copy.deepcopy(n) for n in graph.nodes], {k: copy.copy(t) for k, t in graph.tensors.items()},
+                 list(graph.inputs), list(graph.outputs), copy.deepcopy(graph.metadata))
+
+
+def _new_constant(graph: Graph, name: str, data: np.ndarray) -> str:
+    base, k = name, 1
+    while name in graph.tensors:
+        name, k = f"{base}_{k}", k + 1
+    data = np.ascontiguousarray(data, F32)
+    graph.tensors[name] = TensorInfo(name, tuple(data.shape), np.dtype("float32"), data)
+    return name
+
+
+def add_gates(graph: Graph, sparsity_per_layer: dict[str, float], kind: str = "heuristic",
+              fill: str = "expected", learned: dict | None = None, threshold: float = 0.0) -> Graph:
+    """A copy of `graph` with a gate on each Conv named in `sparsity_per_layer` (sparsity in
+    [0, 1]: the fraction of output channels skipped at knob 1). A layer that already has a gate
+    gets the new one instead. `kind="learned"` needs `learned={name: (fc_w [M, C], fc_b [M])}`
+    and uses fill "zero"."""
+    if kind not in ("heuristic", "learned"):
+        raise ValueError(f"kind must be 'heuristic' or 'learned', got {kind!r}")
+    if kind == "heuristic" and fill not in ("expected", "bias", "zero"):
+        raise ValueError(f"fill must be 'expected', 'bias' or 'zero', got {fill!r}")
+    out = _copy_graph(graph)
+    nodes = {n.name: n for n in out.nodes}
+    for name, sparsity in sparsity_per_layer.items():
+        node = nodes.get(name)
+        if node is None or node.op != "Conv":
+            raise SparsegateError(f"add_gates: no Conv node named {name!r}")
+        if not 0.0 <= float(sparsity) <= 1.0:
+            raise ValueError(f"add_gates: sparsity of {name!r} is {sparsity}, expected 0..1")
+        ck = _conv_kind(out, node)
+        if ck == "grouped":
+            raise SparsegateError(f"add_gates: {name!r} is a grouped conv; gates need group 1 or depthwise")
+        w = out.tensors[node.inputs[1]].data
+        if w is None:
+            raise SparsegateError(f"add_gates: {name!r} has computed weights")
+        w = w.astype(F32)
+        m = w.shape[0]
+        inputs = list(node.inputs[:3]) + [""] * (3 - len(node.inputs[:3]))
+        if not inputs[2]:
+            inputs[2] = _new_constant(out, f"{name}.bias", np.zeros(m, F32))
+        attrs = {k: v for k, v in node.attrs.items() if not k.startswith("gate_")}
+        if kind == "heuristic":
+            p3 = _new_constant(out, f"{name}.gate_norms", np.abs(w).sum(axis=(2, 3)))
+            p4 = _new_constant(out, f"{name}.gate_sums", w.sum(axis=(2, 3)))
+            attrs.update(gate_kind="heuristic", gate_sparsity=float(sparsity), gate_fill=fill)
+        else:
+            if ck != "pointwise" and ck != "general":
+                raise SparsegateError(f"add_gates: learned gates need group 1 ({name!r} is {ck})")
+            if not learned or name not in learned:
+                raise SparsegateError(f"add_gates: learned gate for {name!r} needs (fc_w, fc_b) in `learned`")
+            fc_w, fc_b = (np.asarray(a, F32) for a in learned[name])
+            c = out.tensors[node.inputs[0]].shape[1]
+            if fc_w.shape != (m, c) or fc_b.shape != (m,):
+                raise SparsegateError(f"add_gates: {name!r} gate_fc_w {fc_w.shape} / gate_fc_b "
+                                      f"{fc_b.shape}, expected ({m}, {c}) / ({m},)")
+            p3 = _new_constant(out, f"{name}.gate_fc_w", fc_w)
+            p4 = _new_constant(out, f"{name}.gate_fc_b", fc_b)
+            attrs.update(gate_kind="learned", gate_sparsity=float(sparsity), gate_fill="zero",
+                         gate_threshold=float(threshold))
+        node.inputs = inputs + [p3, p4]
+        node.attrs = attrs
+    return out
+
+
+# --- calibration -------------------------------------------------------------------------------
+
+def _feeds_list(graph: Graph, calib_inputs) -> list[dict]:
+    """Calibration inputs as a list of feed dicts: a list of dicts as is; an array holds one
+    sample per row for a single-input graph (each row reshaped to the input's shape)."""
+    if isinstance(calib_inputs, dict):
+        raise SparsegateError("calib_inputs: pass a list of feed dicts, or an array of samples")
+    if isinstance(calib_inputs, np.ndarray):
+        if len(graph.inputs) != 1:
+            raise SparsegateError(f"calib_inputs: the graph has inputs {graph.inputs}; pass feed dicts")
+        name = graph.inputs[0]
+        shape = graph.tensors[name].shape
+        return [{name: np.asarray(x, F32).reshape(shape)} for x in calib_inputs]
+    return list(calib_inputs)
+
+
+def wasm_runner(graph: Graph, feeds: list[dict], gate: float = 1.0, stats: bool = False):
+    """Runs `graph` on every feed through the wasm runtime at knob `gate`. Returns the outputs
+    (and the mean fraction of MACs executed when `stats`)."""
+    from ..format import model_bytes
+    from ..runtime import Session
+    with Session(model_bytes(graph)) as sess:
+        sess.set_gate(gate)
+        outs, frac = [], []
+        for f in feeds:
+            outs.append(sess.run(f))
+            st = sess.stats()
+            frac.append(st["macs_executed"] / max(st["macs_dense"], 1.0))
+    return (outs, float(np.mean(frac))) if stats else outs
+
+
+def top1_agreement(ref: list[dict], got: list[dict]) -> float:
+    """Fraction of samples whose argmax (first output, flattened) equals the reference's."""
+    if not ref:
+        return 1.0
+    key = next(iter(ref[0]))
+    return float(np.mean([np.argmax(r[key]) == np.argmax(g[key]) for r, g in zip(ref, got)]))
+
+
+def skipped_fraction(graph: Graph, sparsity_per_layer: dict[str, float], gate: float = 1.0) -> float:
+    """Fraction of the graph's dense MACs that the output-channel skipping of these layers
+    removes at knob `gate` (folding into next layers and the gates' own cost not counted)."""
+    nodes = {n.name: n for n in graph.nodes}
+    total = graph_macs(graph)
+    skipped = 0.0
+    for name, s in sparsity_per_layer.items():
+        m = graph.tensors[nodes[name].inputs[1]].shape[0]
+        k = int(np.floor(F32(gate) * F32(s) * F32(m)))
+        skipped += node_macs(graph, nodes[name]) * min(k, m) / m
+    return skipped / max(total, 1)
+
+
+def calibrate_gates(graph: Graph, calib_inputs, budget: float = 0.01, *,
+                    metric: Callable[[list, list], float] = top1_agreement,
+                    kind: str = "heuristic", fill: str = "expected",
+                    levels: Sequence[float] = DEFAULT_LEVELS, layers: Sequence[str] | None = None,
+                    include_depthwise: bool = False, include_first: bool = False,
+                    runner: Callable | None = None, verbose: bool = False) -> Graph:
+    """Post-training gate calibration. Returns a copy of `graph` with heuristic gates whose
+    per-layer sparsity skips the most MACs while `metric(dense outputs, gated outputs)` (higher
+    is better; default top-1 agreement) drops by at most `budget` on `calib_inputs`.
+
+    `calib_inputs`: a list of feed dicts, or an array of samples for a one-input graph.
+    `layers`: candidate Conv names (default `gateable_convs`). `runner(graph, feeds) -> outputs`
+    (default: the wasm runtime). The result's metadata["gating"] records the measurement."""
+    if kind != "heuristic":
+        raise ValueError("post-training calibration is for heuristic gates (learned gates are trained)")
+    feeds = _feeds_list(graph, calib_inputs)
+    if not feeds:
+        raise SparsegateError("calibrate_gates: no calibration inputs")
+    run = runner or wasm_runner
+    say = print if verbose else (lambda *a, **k: None)
+    levels = sorted(float(v) for v in levels)
+    cand = list(layers) if layers is not None else gateable_convs(graph, include_depthwise, include_first)
+    nodes = {n.name: n for n in graph.nodes}
+    ref = run(graph, feeds)
+    base = metric(ref, ref)
+    total = graph_macs(graph)
+
+    def loss_of(spl: dict) -> float:
+        if not spl:
+            return 0.0
+        return base - metric(ref, run(add_gates(graph, spl, fill=fill), feeds))
+
+    # 1. Sensitivity: loss of each layer alone at each level (stop once far past the budget).
+    sens: dict[str, list[float]] = {}
+    for name in cand:
+        curve = []
+        for s in levels:
+            loss = loss_of({name: s})
+            curve.append(loss)
+            if loss > max(4 * budget, budget + 0.05):
+                break
+        curve += [math.inf] * (len(levels) - len(curve))
+        sens[name] = curve
+        say(f"  {name}: " + " ".join(f"{s:.2f}:{l:.3f}" for s, l in zip(levels, curve) if l < math.inf))
+
+    def saved(name: str, i: int) -> float:
+        if i < 0:
+            return 0.0
+        m = graph.tensors[nodes[name].inputs[1]].shape[0]
+        return node_macs(graph, nodes[name]) * math.floor(levels[i] * m) / m
+
+    # 2. Greedy allocation under a predicted (summed) loss; 3. measure and shrink until it holds.
+    def allocate(cap: float) -> dict[str, int]:
+        level = {name: -1 for name in cand}
+        used = 0.0
+        while True:
+            best, best_gain = None, 0.0
+            for name in cand:
+                i = level[name]
+                if i + 1 >= len(levels):
+                    continue
+                # Look ahead to the next level that saves more (several levels can round alike).
+                for j in range(i + 1, len(levels)):
+                    dm = saved(name, j) - saved(name, i)
+                    if dm > 0:
+                        break
+                dl = max(sens[name][j] - max(sens[name][i], 0.0) if i >= 0 else sens[name][j], 0.0)
+                if dm <= 0 or used + dl > cap or sens[name][j] == math.inf:
+                    continue
+                gain = dm / (dl + 1e-3 * budget + 1e-9)
+                if gain > best_gain:
+                    best, best_gain, best_j, best_dl = name, gain, j, dl
+            if best is None:
+                return level
+            level[best] = best_j
+            used += best_dl
+
+    cap, chosen, measured = budget, {}, 0.0
+    for _ in range(8):
+        level = allocate(cap)
+        chosen = {n: levels[i] for n, i in level.items() if i >= 0}
+        measured = loss_of(chosen)
+        say(f"  cap {cap:.4f}: {len(chosen)} layers, {100 * skipped_fraction(graph, chosen):.2f}% "
+            f"of MACs skipped, loss {measured:.4f}")
+        if measured <= budget + 1e-12:
+            break
+        cap *= 0.6
+    else:
+        chosen, measured = {}, 0.0
+    out = add_gates(graph, chosen, fill=fill)
+    out.metadata["gating"] = {
+        "kind": kind, "fill": fill, "budget": budget, "calib_samples": len(feeds),
+        "metric": getattr(metric, "__name__", "metric"), "calib_loss": measured,
+        "macs_skipped_estimate": skipped_fraction(graph, chosen), "layers": chosen,
+        "dense_macs": total,
+    }
+    return out

@@ -1,0 +1,126 @@
+"""`sparsegate train`: fine-tune a model with learned gates, static channel pruning, or nothing
+(dense, the baseline), by distillation from the original on unlabeled inputs (labels optional)."""
+from __future__ import annotations
+
+import json
+import pathlib
+import time
+
+
+def add_parser(sub) -> None:
+    t = sub.add_parser("train", help="fine-tune with learned gates or pruning (needs torch: sparsegate[train])",
+                       description=__doc__)
+    t.add_argument("model", help="path to .onnx or .sgm, or a zoo name")
+    t.add_argument("--data", required=True, help="folder of images, or .npy/.npz inputs (or a folder of them)")
+    t.add_argument("--labels", help=".npy of integer class labels, one per input (optional)")
+    t.add_argument("-o", "--output", required=True, help="the fine-tuned .sgm")
+    t.add_argument("--mode", choices=["gated", "prune", "dense"], default="gated")
+    t.add_argument("--sparsity", type=float, default=0.5,
+                   help="gated: channels each gated conv always skips; prune: channels removed per conv")
+    t.add_argument("--l1", type=float, default=0.0, help="gated: L1 weight on gate values (input-adaptive budgets)")
+    t.add_argument("--threshold", type=float, default=0.0, help="gated: gate_threshold")
+    t.add_argument("--epochs", type=float, default=2.0)
+    t.add_argument("--batch", type=int, default=64)
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--loss", choices=["kl", "mse"], default=None,
+                   help="distillation loss (default: kl for classifiers, mse otherwise)")
+    t.add_argument("--holdout", type=float, default=0.1, help="fraction of inputs kept for the summary")
+    t.add_argument("--checkpoint", help="checkpoint file (default: OUTPUT.ckpt); an interrupted run resumes from it")
+    t.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
+    t.add_argument("--threads", type=int, default=2)
+    t.add_argument("--seed", type=int, default=0)
+    t.set_defaults(func=cmd_train)
+
+
+def _load(model: str):
+    from ..cli import _load_graph, _resolve_source
+    from ..conversion import convert
+    from .. import zoo
+    if model.endswith(".sgm"):
+        return _load_graph(model)
+    src, meta = _resolve_source(model)
+    g = convert(src, metadata=meta) if model in zoo.names() else _load_graph(str(src))
+    return g
+
+
+def cmd_train(args) -> int:
+    try:
+        import torch
+    except ImportError:
+        from ..errors import SparsegateError
+        raise SparsegateError("sparsegate train needs torch: pip install 'sparsegate[train]'")
+    import numpy as np
+
+    from ..errors import InputError
+    from ..format import write_model
+    from . import gates, recipes
+    from .data import load_inputs
+    from .loop import FitConfig
+
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    graph = _load(args.model)
+    name = graph.inputs[0]
+    x = load_inputs(args.data, graph.tensors[name].shape, graph.metadata.get("preprocess"))
+    y = None
+    if args.labels:
+        y = np.load(args.labels).astype(np.int64).reshape(-1)
+        if len(y) != len(x):
+            raise InputError(f"{args.labels}: {len(y)} labels for {len(x)} inputs")
+    order = np.random.default_rng(args.seed).permutation(len(x))
+    n_hold = int(round(len(x) * args.holdout)) if len(x) > 10 else 0
+    hold, train = order[:n_hold], order[n_hold:]
+    xt = torch.from_numpy(x)
+    yt = torch.from_numpy(y) if y is not None else None
+    out_shape = graph.tensors[graph.outputs[0]].shape
+    classifier = len(out_shape) == 2 and graph.metadata.get("task", "classification") == "classification"
+    ckpt = args.checkpoint or f"{args.output}.ckpt"
+    cfg = FitConfig(epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed,
+                    loss=args.loss or ("kl" if classifier else "mse"), checkpoint=ckpt,
+                    resume=not args.restart, checkpoint_every=50)
+    x_train = xt[torch.from_numpy(train)]
+    y_train = yt[torch.from_numpy(train)] if yt is not None else None
+    if y_train is not None and not classifier:
+        raise InputError("--labels needs a classifier (one [N, classes] output)")
+    print(f"{args.model}: {args.mode} fine-tuning on {len(train)} inputs "
+          f"({'labels + ' if y is not None else ''}distillation), {len(hold)} held out; checkpoint {ckpt}")
+    t0 = time.time()
+    keep = None
+    if args.mode == "gated":
+        student = recipes.learned_gates(graph, x_train, y_train, cfg, args.sparsity, l1=args.l1,
+                                        threshold=args.threshold)
+    elif args.mode == "prune":
+        layers = gates.gateable(graph)
+        keep = {n: max(1, round(graph.tensors[next(nd for nd in graph.nodes if nd.name == n).inputs[1]].shape[0]
+                               * (1 - args.sparsity))) for n in layers}
+        student, _ = recipes.static_pruning(graph, x_train, y_train, cfg, keep)
+    else:
+        student = recipes.dense(graph, x_train, y_train, cfg)
+    out = student.to_graph()
+    write_model(out, args.output)
+    summary = {"model": args.model, "mode": args.mode, "output": args.output,
+               "seconds": round(time.time() - t0, 1), "bytes": pathlib.Path(args.output).stat().st_size}
+    if len(hold):
+        xh = xt[torch.from_numpy(hold)]
+        teacher = recipes.frozen(graph)
+        with torch.no_grad():
+            t_out, s_out = teacher(xh), student(xh)
+        if args.mode == "gated":
+            st = gates.gate_statistics(student, xh)
+            summary.update(macs_dense=st["macs_dense"], macs_executed_mean=round(st["macs_mean"]),
+                           macs_skipped_mean=round(st["skipped_mean"], 4),
+                           macs_skipped_min=round(st["skipped_min"], 4))
+        elif keep:
+            dense, executed = recipes.pruned_macs(graph, keep)
+            summary.update(macs_dense=dense, macs_executed=executed, macs_skipped=round(1 - executed / dense, 4))
+        if classifier:
+            summary["holdout_top1_agreement"] = round(float((t_out.argmax(1) == s_out.argmax(1)).float().mean()), 4)
+            if yt is not None:
+                yh = yt[torch.from_numpy(hold)]
+                summary["holdout_accuracy"] = round(float((s_out.argmax(1) == yh).float().mean()), 4)
+                summary["holdout_accuracy_original"] = round(float((t_out.argmax(1) == yh).float().mean()), 4)
+        else:
+            summary["holdout_relative_error"] = float((s_out - t_out).norm() / t_out.norm().clamp_min(1e-12))
+    print(json.dumps(summary, indent=1))
+    pathlib.Path(ckpt).unlink(missing_ok=True)  # finished: nothing to resume
+    return 0

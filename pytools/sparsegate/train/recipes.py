@@ -1,0 +1,107 @@
+"""Fine-tuning recipes on an imported graph, all with the same loop (`loop.fit`) so that they
+compare fairly: dense fine-tuning (the baseline), learned gates, static channel pruning.
+
+Each returns the trained `GraphModule`; `module.to_graph()` is the IR to write as `.sgm`.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..ir import Graph
+from ..macs import node_macs  # noqa: F401 (re-exported for scripts)
+from . import gates as gates_mod
+from .loop import FitConfig, fit
+from .torch_exec import GraphModule
+
+
+def frozen(graph: Graph) -> GraphModule:
+    """The original model as a distillation teacher."""
+    teacher = GraphModule(graph).eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    return teacher
+
+
+def dense(graph: Graph, x, y=None, cfg: FitConfig = FitConfig()) -> GraphModule:
+    """The baseline: the same recipe with nothing removed."""
+    student = GraphModule(graph)
+    fit(student, frozen(graph), x, y, cfg)
+    return student
+
+
+def learned_gates(graph: Graph, x, y=None, cfg: FitConfig = FitConfig(), sparsity=0.5,
+                  layers: list[str] | None = None, l1: float = 0.0, threshold: float = 0.0,
+                  ramp: float = 0.5) -> GraphModule:
+    """Adds learned gates to `layers` (default: every gateable Conv) and fine-tunes by
+    distillation. `sparsity`: one budget for all layers or {layer: budget}."""
+    layers = layers or gates_mod.gateable(graph)
+    budgets = sparsity if isinstance(sparsity, dict) else {name: float(sparsity) for name in layers}
+    student = GraphModule(graph)
+    gates_mod.add_gates(student, list(budgets), x[:2000], threshold=threshold)
+    schedule = gates_mod.GateSchedule(budgets, ramp=ramp, l1=l1, threshold=threshold)
+    fit(student, frozen(graph), x, y, cfg, on_step=lambda f: schedule.update(student, f),
+        penalty=lambda: schedule.penalty(student))
+    schedule.update(student, 1.0)
+    return student
+
+
+class ChannelPruner:
+    """Gradual structured pruning by filter L1 norm: the pruned count of each layer rises from 0
+    to its target over the first `ramp` of training; pruned filters (and biases) are held at 0
+    after every optimizer step, so the model exports dense-with-zeros (a pruning pass can then
+    remove the channels physically)."""
+
+    def __init__(self, module: GraphModule, keep: dict[str, int], ramp: float = 0.5):
+        self.module, self.keep, self.ramp = module, keep, ramp
+        self.nodes = {n.name: n for n in module.graph.nodes if n.name in keep}
+        self.masks = {name: torch.ones(module.tensor(n.inputs[1]).shape[0]) for name, n in self.nodes.items()}
+
+    @torch.no_grad()
+    def update(self, progress: float) -> None:
+        f = min(1.0, progress / self.ramp) if self.ramp > 0 else 1.0
+        for name, node in self.nodes.items():
+            w = self.module.tensor(node.inputs[1])
+            m = w.shape[0]
+            prune = int(round((m - self.keep[name]) * f))
+            norms = w.reshape(m, -1).abs().sum(1) * self.masks[name]
+            order = torch.sort(norms, descending=True, stable=True).indices
+            mask = torch.zeros(m)
+            mask[order[:m - prune]] = 1
+            self.masks[name] = mask
+        self.apply()
+
+    @torch.no_grad()
+    def apply(self) -> None:
+        for name, node in self.nodes.items():
+            mask = self.masks[name]
+            w = self.module.tensor(node.inputs[1])
+            w.mul_(mask.reshape(-1, *[1] * (w.ndim - 1)))
+            if len(node.inputs) > 2 and node.inputs[2]:
+                self.module.tensor(node.inputs[2]).mul_(mask)
+
+
+def static_pruning(graph: Graph, x, y=None, cfg: FitConfig = FitConfig(), keep: dict[str, int] | None = None,
+                   ramp: float = 0.5) -> tuple[GraphModule, ChannelPruner]:
+    """Fine-tuned structured pruning to `keep` output channels per Conv (activations must map
+    0 to 0, e.g. ReLU, for a pruned channel to be exactly 0)."""
+    student = GraphModule(graph)
+    pruner = ChannelPruner(student, keep, ramp)
+    fit(student, frozen(graph), x, y, cfg, on_step=pruner.update, after_step=pruner.apply)
+    pruner.update(1.0)
+    return student, pruner
+
+
+def pruned_macs(graph: Graph, keep: dict[str, int]) -> tuple[int, int]:
+    """(dense MACs, MACs with `keep` output channels per layer computed) — output channels only,
+    as the runtime counts a gated layer (a pruning pass that shrinks the next layer's input
+    saves more)."""
+    dense = executed = 0
+    for node in graph.nodes:
+        d = node_macs(graph, node)
+        dense += d
+        if node.name in keep:
+            m = graph.tensors[node.inputs[1]].shape[0]
+            d = d * keep[node.name] / m
+        executed += d
+    return dense, int(executed)
+

@@ -1,0 +1,154 @@
+"""Training-aware compression: the fine-tuning loop (resume after an interruption gives the same
+model), learned gates (budgets, statistics), static pruning, input loading and `sparsegate train`."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import sparsegate  # noqa: E402
+from sparsegate import zoo  # noqa: E402
+from sparsegate.cli import main as cli_main  # noqa: E402
+from sparsegate.format import read_model  # noqa: E402
+from sparsegate.reference import run_graph  # noqa: E402
+from sparsegate.reference.nn import gate_knob  # noqa: E402
+from sparsegate.train import gates, recipes  # noqa: E402
+from sparsegate.train.data import load_inputs  # noqa: E402
+from sparsegate.train.loop import FitConfig, fit  # noqa: E402
+from sparsegate.train.torch_exec import GraphModule  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def fashion():
+    return sparsegate.convert(zoo.fetch("fashion_cnn"), metadata=zoo.info("fashion_cnn"))
+
+
+def _inputs(n=96, seed=0):
+    return torch.from_numpy(np.random.default_rng(seed).standard_normal((n, 1, 28, 28)).astype(np.float32))
+
+
+def test_resume_after_interruption_gives_the_same_model(fashion, tmp_path):
+    torch.set_num_threads(1)
+    x = _inputs()
+    cfg = FitConfig(epochs=2, batch=32, progress=False, checkpoint=str(tmp_path / "a.ckpt"),
+                    checkpoint_every=2)
+    whole = GraphModule(fashion)
+    fit(whole, recipes.frozen(fashion), x, cfg=cfg)
+
+    cfg_b = FitConfig(**{**cfg.__dict__, "checkpoint": str(tmp_path / "b.ckpt"), "resume": True})
+    first = GraphModule(fashion)
+
+    def interrupt(progress):
+        if progress >= 0.5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(first, recipes.frozen(fashion), x, cfg=cfg_b, on_step=interrupt)
+    assert torch.load(tmp_path / "b.ckpt", weights_only=False)["step"] == 2
+    resumed = GraphModule(fashion)
+    fit(resumed, recipes.frozen(fashion), x, cfg=cfg_b)
+    for (_, a), (_, b) in zip(whole.named_graph_parameters(), resumed.named_graph_parameters()):
+        assert torch.allclose(a, b, atol=1e-6)
+    assert not torch.equal(whole.named_graph_parameters()[0][1],
+                           GraphModule(fashion).named_graph_parameters()[0][1])
+
+
+def test_learned_gates_meet_budget_and_export_to_reference(fashion):
+    torch.set_num_threads(1)
+    x = _inputs(64)
+    cfg = FitConfig(epochs=1, batch=32, progress=False)
+    student = recipes.learned_gates(fashion, x, None, cfg, sparsity=0.5, threshold=0.05, l1=0.1)
+    assert [n.name for n in student.gated_nodes()] == gates.gateable(fashion)
+    stats = gates.gate_statistics(student, x[:16])
+    for name, layer in stats["layers"].items():
+        assert layer["mean_kept"] <= layer["channels"] // 2
+        assert layer["always_on"] + layer["always_off"] + layer["dynamic"] == layer["channels"]
+    assert stats["skipped_min"] >= 0.45  # every run skips at least the budget's MACs
+    graph = student.to_graph()
+    with torch.no_grad():
+        want = student(x[:2]).numpy()
+    kept = [[np.flatnonzero(m[i].numpy()) for _, m in student.last_gates.values()] for i in range(2)]
+    for i in range(2):
+        record = []
+        with gate_knob(1.0, record):
+            got = run_graph(graph, {"input": x[i:i + 1].numpy()})["logits"]
+        np.testing.assert_allclose(got, want[i:i + 1], rtol=1e-4, atol=1e-4)
+        assert [list(r) for r in record] == [list(k) for k in kept[i]]
+
+
+def test_budget_for_macs(fashion):
+    layers = gates.gateable(fashion)
+    s = gates.budget_for_macs(fashion, layers, 0.5)
+    dense, executed = recipes.pruned_macs(fashion, {n: 0 for n in layers})
+    assert 0.5 < s < 0.55 and executed < dense
+
+
+def test_static_pruning_holds_channels_at_zero(fashion):
+    torch.set_num_threads(1)
+    x = _inputs(64)
+    keep = {"/4/Conv": 20, "/8/Conv": 40}
+    student, pruner = recipes.static_pruning(fashion, x, None, FitConfig(epochs=1, batch=32, progress=False), keep)
+    g = student.to_graph()
+    for node in g.nodes:
+        if node.name in keep:
+            w = g.tensors[node.inputs[1]].data
+            assert int((np.abs(w).reshape(len(w), -1).sum(1) > 0).sum()) == keep[node.name]
+    dense, executed = recipes.pruned_macs(fashion, keep)
+    assert executed < 0.7 * dense
+
+
+def test_load_inputs_from_arrays_and_images(tmp_path, fashion):
+    a = np.random.default_rng(0).standard_normal((5, 1, 28, 28)).astype(np.float32)
+    np.save(tmp_path / "batch.npy", a)
+    np.save(tmp_path / "one.npy", a[0])
+    x = load_inputs(tmp_path, (1, 1, 28, 28))
+    assert x.shape == (6, 1, 28, 28)
+    from sparsegate import images
+    img_dir = tmp_path / "imgs"
+    img_dir.mkdir()
+    images.save_image(np.full((28, 28, 3), 200, np.uint8), img_dir / "a.png")
+    x = load_inputs(img_dir, (1, 1, 28, 28), fashion.metadata["preprocess"])
+    assert x.shape == (1, 1, 28, 28)
+    with pytest.raises(sparsegate.InputError):
+        load_inputs(img_dir, (1, 1, 28, 28))
+    with pytest.raises(sparsegate.InputError):
+        load_inputs(tmp_path / "batch.npy", (1, 3, 28, 28))
+
+
+def test_cli_train_gated_writes_sgm_and_summary(tmp_path, capsys):
+    from sparsegate.zoo import fashion_mnist
+    try:
+        x, y = fashion_mnist.load_inputs("test")
+    except sparsegate.SparsegateError:
+        pytest.skip("dataset-fashion-mnist is not installed")
+    np.save(tmp_path / "x.npy", x[:200])
+    np.save(tmp_path / "y.npy", y[:200])
+    out = tmp_path / "g.sgm"
+    rc = cli_main(["train", "fashion_cnn", "--data", str(tmp_path / "x.npy"), "--labels", str(tmp_path / "y.npy"),
+                   "-o", str(out), "--epochs", "1", "--batch", "32", "--sparsity", "0.5", "--threads", "1"])
+    assert rc == 0
+    text = capsys.readouterr().out
+    summary = json.loads(text[text.index("{"):])
+    assert summary["macs_skipped_min"] >= 0.45 and 0 <= summary["holdout_accuracy"] <= 1
+    g = read_model(out.read_bytes(), str(out))
+    assert sum(1 for n in g.nodes if n.attrs.get("gate_kind") == "learned") == 3
+    assert not (tmp_path / "g.sgm.ckpt").exists()
+    sess = sparsegate.Session(str(out))
+    sess.run({"input": x[:1]})
+    assert sess.stats()["macs_executed"] < 0.6 * sess.stats()["macs_dense"]
+
+
+def test_sparsegate_works_without_torch():
+    import subprocess
+    import sys
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "import sparsegate\nfrom sparsegate import cli\n"
+            "assert cli.main(['train', 'fashion_cnn', '--data', '.', '-o', 'x.sgm']) == 2\n"
+            "g = sparsegate.convert(sparsegate.zoo.fetch('fashion_cnn'))\n"
+            "print(len(g.nodes))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "needs torch" in out.stderr

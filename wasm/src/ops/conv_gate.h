@@ -1,0 +1,49 @@
+// Gates of a Conv (docs/ir.md, "Gated Conv and Gemm"): per run and per sample, which output
+// channels to compute, and what the skipped ones hold. Also the record a gated conv leaves for
+// its readers (ChannelFill): a 1×1 conv reading constant planes folds them into its bias and
+// skips those input channels, so savings compound.
+#pragma once
+#include <vector>
+#include "op.h"
+#include "../kernels/activation.h"
+
+namespace sg {
+
+// The constant planes a gated node wrote into its output in the current run, per sample.
+// Owned by the producer's state; readers get a pointer through OpCtx::fill_in.
+struct ChannelFill {
+  int N = 0, C = 0;
+  bool active = false;                 // set by the producer on every run
+  std::vector<int> count;              // [N] constant channels of sample n
+  std::vector<unsigned char> is_const; // [N, C]
+  std::vector<float> value;            // [N, C] the plane's value where is_const
+};
+
+enum GateKind { GATE_NONE = 0, GATE_HEURISTIC, GATE_LEARNED };
+enum GateFill { GATE_FILL_EXPECTED = 0, GATE_FILL_BIAS, GATE_FILL_ZERO };
+
+struct ConvGate {
+  int kind = GATE_NONE, fill = GATE_FILL_EXPECTED;
+  float sparsity = 0, threshold = 0;
+  const float* p3 = nullptr; // heuristic: gate_norms [M, C/g]; learned: gate_fc_w [M, C]
+  const float* p4 = nullptr; // heuristic: gate_sums [M, C/g];  learned: gate_fc_b [M]
+  // Per-run buffers, sized in prepare.
+  std::vector<float> mean_abs, mean, score, fillv;
+  std::vector<int> order, kept, local;
+  std::vector<unsigned char> is_kept;
+  ChannelFill out;
+};
+
+// Reads and checks the gate attributes and inputs 3, 4 (absent gate_kind: no gate, and then
+// at most 3 inputs). Sets ctx.fill_out when gated.
+bool conv_gate_prepare(OpCtx& ctx, ConvGate* g, int N, int C, int M, int group);
+
+// Decides one sample (x: [C, HW]) at knob `knob`. Returns the number of kept channels, with
+// g->kept (increasing) and g->is_kept filled, fill values in g->fillv for skipped channels and,
+// for learned gates, the scale of each channel in g->score. Returns M (and touches nothing
+// else) when the gate is off for this run, i.e. the node runs dense. *gate_macs gets the
+// gate's own multiply-accumulates.
+int conv_gate_decide(ConvGate* g, const float* x, int C, int HW, int M, int group, float knob,
+                     const float* bias, const Act& act, double* gate_macs);
+
+} // namespace sg
