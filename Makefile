@@ -53,7 +53,7 @@ demo: setup
 test: setup
 	python3 -m pytest -q
 
-test-fast: wasm
+test-fast: wasm wasm-mt
 	python3 -m pytest -q -m "not slow and not browser"
 
 clean:

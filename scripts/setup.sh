@@ -30,4 +30,4 @@ for dir in tests/pyodide web; do
   fi
 done
 
-make --no-print-directory wasm
+make --no-print-directory wasm wasm-mt

@@ -2,13 +2,10 @@
 served by `sparsegate serve`; boxes must agree with the Python pipeline on the same photo."""
 import numpy as np
 import pytest
-from playwright.sync_api import sync_playwright
-
-from sparsegate import detect, images, zoo
+from sparsegate import detect, images
 from sparsegate.runtime import Session
-from sparsegate.serve import Server
 
-from browser_util import CHROMIUM, CHROMIUM_ARGS
+from browser_util import shared_runner
 
 pytestmark = pytest.mark.browser
 
@@ -29,12 +26,10 @@ def _python_detections(name, photo):
 
 @pytest.fixture(scope="module")
 def page():
-    server = Server()
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield server, browser.new_page()
-        browser.close()
-    server.close()
+    runner = shared_runner()  # one Chromium and one `sparsegate serve` server per test session
+    page = runner.browser.new_page()
+    yield runner.server, page
+    page.close()
 
 
 @pytest.mark.parametrize("model,photo", [("blazeface", "astronaut"), ("yolov8n", "astronaut")])

@@ -4,7 +4,6 @@ thread. Correctness only: the speed is `sparsegate bench`'s business (docs/bench
 import base64
 import functools
 import os
-import shutil
 import subprocess
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -16,13 +15,21 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 MT = ROOT / "web/src/sparsegate-mt.mjs"
 
-needs_mt = pytest.mark.skipif(not MT.exists(), reason="web/src/sparsegate-mt.mjs is missing: run `make wasm-mt`")
+def _require_mt():
+    # `make test` builds it: a missing build is a failure, not a skip.
+    assert MT.exists(), "web/src/sparsegate-mt.mjs is missing: run `make wasm-mt`"
+
+
+needs_mt = pytest.mark.usefixtures("mt_build")
+
+
+@pytest.fixture
+def mt_build():
+    _require_mt()
 
 
 @needs_mt
 def test_node_two_threads_equal_one_thread(mobilenet_sgm, blazeface_sgm, fashion_sgm):
-    if shutil.which("node") is None:
-        pytest.skip("node is not installed")
     models = ",".join(str(p) for p in (mobilenet_sgm, blazeface_sgm, fashion_sgm))
     env = dict(os.environ, SPARSEGATE_THREADS_MODELS=models)
     proc = subprocess.run(["node", "--test", "tests/js/threads.test.mjs"], cwd=ROOT, env=env,
