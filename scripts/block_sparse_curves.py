@@ -27,14 +27,14 @@ sys.path.insert(0, str(ROOT / "pytools"))
 from sparsegate import convert, zoo  # noqa: E402
 from sparsegate.calibration import photo_inputs, run_outputs, softmax, top1_agreement  # noqa: E402
 from sparsegate.macs import graph_macs  # noqa: E402
-from sparsegate.passes.block_sparsity import (block_prune, eligible, encode_sparse,  # noqa: E402
+from sparsegate.passes.block_sparsity import (block_prune, default_layers, encode_sparse,  # noqa: E402
                                               macs_removed)
 
 SPARSITIES = [0.3, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9]
 
 
 def curve_points(graph, block, sparsities, evaluate):
-    layers = eligible(graph, block)[1:]  # not the first conv
+    layers = default_layers(graph, block)  # not the first conv
     total = graph_macs(graph)
     rows = []
     for s in sparsities:

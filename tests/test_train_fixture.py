@@ -31,15 +31,15 @@ def test_gated_fixture_in_the_runtime(fashion_test):
     record = json.loads((FIXTURES / "fashion_gated.json").read_text())
     x, y = fashion_test
     sess = sparsegate.Session(str(FIXTURES / "fashion_gated.sgm"))
-    n, hits, skipped = 1000, 0, []
+    n, hits, skipped = 500, 0, []
     for i in range(n):
         hits += int(np.argmax(sess.run({"input": x[i:i + 1]})["logits"])) == int(y[i])
         st = sess.stats()
         skipped.append(1 - st["macs_executed"] / st["macs_dense"])
     assert min(skipped) >= 0.5
     assert abs(np.mean(skipped) - record["skipped_mean"]) < 0.01
-    # the record's accuracy is on all 10,000 images; 1,000 of them agree within sampling noise
-    assert hits / n >= record["accuracy"] - 0.03
+    # the record's accuracy is on all 10,000 images; 500 of them agree within sampling noise
+    assert hits / n >= record["accuracy"] - 0.04
     sess.set_gate(0.0)  # dense with the gates' scaling: far fewer MACs skipped
     sess.run({"input": x[:1]})
     assert sess.stats()["macs_executed"] > 0.95 * sess.stats()["macs_dense"]

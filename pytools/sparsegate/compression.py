@@ -227,7 +227,9 @@ def compress(src, dst=None, *, prune=None, sparsity=None, block=(1, 4), quantize
         seconds["prune"] = time.perf_counter() - t
     if sparsity is not None:
         t = time.perf_counter()
-        graph = _lazy_pass("block_sparsity", "block_sparsify", "sparsity")(graph, sparsity, block=tuple(block))
+        from .passes.block_sparsity import default_layers  # not the first conv: it costs the most
+        graph = _lazy_pass("block_sparsity", "block_sparsify", "sparsity")(
+            graph, sparsity, block=tuple(block), layers=default_layers(graph, tuple(block)))
         seconds["block_sparsity"] = time.perf_counter() - t
     if quantize is not None:
         t = time.perf_counter()

@@ -3,7 +3,9 @@
 - per-channel Mul/Add/Sub by a constant after a Conv or Gemm (what BatchNormalization
   lowers to) folds into the weights and bias;
 - Sigmoid(x)·x becomes Silu, HardSigmoid(x; 1/6, 1/2)·x becomes HardSwish;
-- an activation that is the only reader of a Conv/Gemm output becomes its `activation`.
+- an activation that is the only reader of a Conv/Gemm output becomes its `activation`;
+- likewise for Add/Sub/Mul/Div (the Add+Relu of residual blocks): their optional
+  `activation` attribute (docs/ir.md).
 """
 from __future__ import annotations
 
@@ -140,6 +142,26 @@ def _fuse_activation_once(graph: Graph) -> bool:
     return False
 
 
+_BINARY = ("Add", "Sub", "Mul", "Div")
+
+
+def _fuse_binary_activation_once(graph: Graph) -> bool:
+    readers_of = graph.consumers()
+    for node in graph.nodes:
+        if node.op not in _BINARY or node.attrs.get("activation"):
+            continue
+        act = _sole_reader(graph, node.outputs[0], readers_of)
+        if act is None or act.op not in ACTIVATIONS:
+            continue
+        node.attrs["activation"] = act.op
+        node.attrs["activation_params"] = [float(np.ravel([act.attrs[k]])[0])
+                                           for k in ACTIVATIONS[act.op]]
+        node.outputs = list(act.outputs)
+        graph.nodes.remove(act)
+        return True
+    return False
+
+
 def fuse(graph: Graph) -> Graph:
     while _fold_affine_once(graph):
         pass
@@ -148,6 +170,8 @@ def fuse(graph: Graph) -> Graph:
     while _gated_product(graph, "HardSigmoid", _is_hard_swish_gate):
         pass
     while _fuse_activation_once(graph):
+        pass
+    while _fuse_binary_activation_once(graph):
         pass
     return graph
 

@@ -78,6 +78,14 @@ def eligible(graph: Graph, block=(1, 4)) -> list[str]:
     return out
 
 
+def default_layers(graph: Graph, block=(1, 4)) -> list[str]:
+    """The eligible nodes except those reading a graph input (what `compress` prunes): the first
+    conv sees raw pixels and has few weights, so pruning it costs the most for the least saving."""
+    inputs = set(graph.inputs)
+    by_name = {n.name: n for n in graph.nodes}
+    return [name for name in eligible(graph, block) if by_name[name].inputs[0] not in inputs]
+
+
 def _blocks(w2: np.ndarray, block) -> np.ndarray:
     """[nrb, bh, ncb, bw] view of w2 padded with zeros to whole blocks."""
     bh, bw = block

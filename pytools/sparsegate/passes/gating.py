@@ -32,7 +32,8 @@ from ..ir import Graph, TensorInfo
 from ..macs import graph_macs, node_macs
 
 F32 = np.float32
-DEFAULT_LEVELS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+DEFAULT_LEVELS = (0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.175, 0.2, 0.225, 0.25, 0.3, 0.35, 0.4,
+                  0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 def _scalar(v):
@@ -94,11 +95,14 @@ def _new_constant(graph: Graph, name: str, data: np.ndarray) -> str:
 
 
 def add_gates(graph: Graph, sparsity_per_layer: dict[str, float], kind: str = "heuristic",
-              fill: str = "expected", learned: dict | None = None, threshold: float = 0.0) -> Graph:
+              fill: str = "expected", learned: dict | None = None, threshold: float = 0.0,
+              scales: dict | None = None) -> Graph:
     """A copy of `graph` with a gate on each Conv named in `sparsity_per_layer` (sparsity in
     [0, 1]: the fraction of output channels skipped at knob 1). A layer that already has a gate
     gets the new one instead. `kind="learned"` needs `learned={name: (fc_w [M, C], fc_b [M])}`
-    and uses fill "zero"."""
+    and uses fill "zero". `scales={name: s [M]}` (heuristic; nonnegative) multiplies row j of
+    that layer's gate_norms by s[j], so importance[j] = s[j] · Σ_c |W[j, c]|·mean|x[c]|
+    (`channel_spread_scales` calibrates them)."""
     if kind not in ("heuristic", "learned"):
         raise ValueError(f"kind must be 'heuristic' or 'learned', got {kind!r}")
     if kind == "heuristic" and fill not in ("expected", "bias", "zero"):
@@ -124,7 +128,13 @@ def add_gates(graph: Graph, sparsity_per_layer: dict[str, float], kind: str = "h
             inputs[2] = _new_constant(out, f"{name}.bias", np.zeros(m, F32))
         attrs = {k: v for k, v in node.attrs.items() if not k.startswith("gate_")}
         if kind == "heuristic":
-            p3 = _new_constant(out, f"{name}.gate_norms", np.abs(w).sum(axis=(2, 3)))
+            norms = np.abs(w).sum(axis=(2, 3))
+            if scales and name in scales:
+                sc = np.asarray(scales[name], F32).reshape(-1)
+                if sc.shape != (m,) or not np.all(sc >= 0):
+                    raise SparsegateError(f"add_gates: scales of {name!r} must be {m} nonnegative floats")
+                norms = norms * sc[:, None]
+            p3 = _new_constant(out, f"{name}.gate_norms", norms)
             p4 = _new_constant(out, f"{name}.gate_sums", w.sum(axis=(2, 3)))
             attrs.update(gate_kind="heuristic", gate_sparsity=float(sparsity), gate_fill=fill)
         else:
@@ -198,11 +208,66 @@ def skipped_fraction(graph: Graph, sparsity_per_layer: dict[str, float], gate: f
     return skipped / max(total, 1)
 
 
+def channel_spread_scales(graph: Graph, feeds: list[dict], layers: Sequence[str],
+                          fill: str = "expected", max_samples: int = 500) -> dict[str, np.ndarray]:
+    """Per gated layer, a per-output-channel scale that turns the cheap importance
+    Σ_c |W[j, c]|·mean|x[c]| into an estimate of what skipping channel j really changes:
+    s[j] = mean over the samples of mean|y[j] − fill[j]| / mean of the importance, measured with
+    the numpy reference on at most `max_samples` feeds (y: the conv's output, fill: the value the
+    gate would write). A channel that never moves from its fill gets 0 (skipped first).
+    Normalised to mean 1 per layer (only the order within a layer matters)."""
+    from ..reference import run_graph
+    from ..reference.activations import apply_activation
+    nodes = {n.name: n for n in graph.nodes}
+    acc = {name: [np.zeros(0), np.zeros(0)] for name in layers}
+    for f in feeds[:max_samples]:
+        env = run_graph(graph, f, keep_all=True)
+        for name in layers:
+            node = nodes[name]
+            x, y = env[node.inputs[0]], env[node.outputs[0]]
+            w = graph.tensors[node.inputs[1]].data.astype(np.float64)
+            b = (graph.tensors[node.inputs[2]].data.astype(np.float64)
+                 if len(node.inputs) > 2 and node.inputs[2] else np.zeros(w.shape[0]))
+            group = int(_scalar(node.attrs["group"]))
+            n, c = x.shape[:2]
+            m = w.shape[0]
+            xs = x.reshape(n, group, c // group, -1).astype(np.float64)
+            norms = np.abs(w).sum(axis=(2, 3)).reshape(group, m // group, c // group)
+            score = np.einsum("gmc,ngc->ngm", norms, np.abs(xs).mean(-1)).reshape(n, m)
+            if fill == "expected":
+                sums = w.sum(axis=(2, 3)).reshape(group, m // group, c // group)
+                pre = np.einsum("gmc,ngc->ngm", sums, xs.mean(-1)).reshape(n, m) + b
+            elif fill == "bias":
+                pre = np.broadcast_to(b, (n, m))
+            else:
+                pre = None
+            if pre is None:
+                value = np.zeros((n, m))
+            else:
+                value = apply_activation(pre.astype(F32), node.attrs.get("activation", ""),
+                                         node.attrs.get("activation_params", [])).astype(np.float64)
+            dev = np.abs(y.reshape(n, m, -1) - value[:, :, None]).mean(-1)
+            a = acc[name]
+            a[0] = a[0] + score.sum(0) if a[0].size else score.sum(0)
+            a[1] = a[1] + dev.sum(0) if a[1].size else dev.sum(0)
+    out = {}
+    for name, (score, dev) in acc.items():
+        live = score > 0
+        s = np.zeros_like(score)
+        s[live] = dev[live] / score[live]
+        mean = s[live].mean() if np.any(live) else 0.0
+        s = s / mean if mean > 0 else np.ones_like(s)
+        s[~live & (dev > 0)] = s.max(initial=1.0)  # importance 0 anyway: keep the scale harmless
+        out[name] = s.astype(F32)
+    return out
+
+
 def calibrate_gates(graph: Graph, calib_inputs, budget: float = 0.01, *,
                     metric: Callable[[list, list], float] = top1_agreement,
                     kind: str = "heuristic", fill: str = "expected",
                     levels: Sequence[float] = DEFAULT_LEVELS, layers: Sequence[str] | None = None,
                     include_depthwise: bool = False, include_first: bool = False,
+                    scale: str = "spread", scale_samples: int = 500,
                     runner: Callable | None = None, verbose: bool = False) -> Graph:
     """Post-training gate calibration. Returns a copy of `graph` with heuristic gates whose
     per-layer sparsity skips the most MACs while `metric(dense outputs, gated outputs)` (higher
@@ -210,7 +275,11 @@ def calibrate_gates(graph: Graph, calib_inputs, budget: float = 0.01, *,
 
     `calib_inputs`: a list of feed dicts, or an array of samples for a one-input graph.
     `layers`: candidate Conv names (default `gateable_convs`). `runner(graph, feeds) -> outputs`
-    (default: the wasm runtime). The result's metadata["gating"] records the measurement."""
+    (default: the wasm runtime). `scale="spread"` (default) first calibrates per-channel
+    importance scales on at most `scale_samples` inputs (`channel_spread_scales`; "none": the
+    plain Σ|W|·mean|x| rule). The result's metadata["gating"] records the measurement."""
+    if scale not in ("spread", "none"):
+        raise ValueError(f"scale must be 'spread' or 'none', got {scale!r}")
     if kind != "heuristic":
         raise ValueError("post-training calibration is for heuristic gates (learned gates are trained)")
     feeds = _feeds_list(graph, calib_inputs)
@@ -224,11 +293,12 @@ def calibrate_gates(graph: Graph, calib_inputs, budget: float = 0.01, *,
     ref = run(graph, feeds)
     base = metric(ref, ref)
     total = graph_macs(graph)
+    scales = channel_spread_scales(graph, feeds, cand, fill, scale_samples) if scale == "spread" else None
 
     def loss_of(spl: dict) -> float:
         if not spl:
             return 0.0
-        return base - metric(ref, run(add_gates(graph, spl, fill=fill), feeds))
+        return base - metric(ref, run(add_gates(graph, spl, fill=fill, scales=scales), feeds))
 
     # 1. Sensitivity: loss of each layer alone at each level (stop once far past the budget).
     sens: dict[str, list[float]] = {}
@@ -287,9 +357,9 @@ def calibrate_gates(graph: Graph, calib_inputs, budget: float = 0.01, *,
         cap *= 0.6
     else:
         chosen, measured = {}, 0.0
-    out = add_gates(graph, chosen, fill=fill)
+    out = add_gates(graph, chosen, fill=fill, scales=scales)
     out.metadata["gating"] = {
-        "kind": kind, "fill": fill, "budget": budget, "calib_samples": len(feeds),
+        "kind": kind, "fill": fill, "scale": scale, "budget": budget, "calib_samples": len(feeds),
         "metric": getattr(metric, "__name__", "metric"), "calib_loss": measured,
         "macs_skipped_estimate": skipped_fraction(graph, chosen), "layers": chosen,
         "dense_macs": total,

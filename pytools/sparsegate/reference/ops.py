@@ -16,7 +16,13 @@ F32 = np.float32
 
 
 def _binary(fn):
-    return lambda ins, attrs, out_shapes: [fn(ins[0].astype(F32), ins[1].astype(F32)).astype(F32)]
+    """Add/Sub/Mul/Div, then the optional fused `activation` (absent or "" = none)."""
+    def run(ins, attrs, out_shapes):
+        y = fn(ins[0].astype(F32), ins[1].astype(F32)).astype(F32)
+        if attrs.get("activation"):
+            y = apply_activation(y, attrs["activation"], attrs.get("activation_params", []))
+        return [y]
+    return run
 
 
 def _activation(name, *param_keys):

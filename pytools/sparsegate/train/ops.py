@@ -290,7 +290,12 @@ def split(ins, attrs, out_shapes, ctx):
 
 
 def _binary(fn):
-    return lambda ins, attrs, out_shapes, ctx: [fn(ins[0], ins[1])]
+    def run(ins, attrs, out_shapes, ctx):  # optional fused `activation` (docs/ir.md)
+        y = fn(ins[0], ins[1])
+        if attrs.get("activation"):
+            y = activation(y, attrs["activation"], attrs.get("activation_params", []))
+        return [y]
+    return run
 
 
 def _act(name, *keys):

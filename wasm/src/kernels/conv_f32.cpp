@@ -30,10 +30,29 @@ void f32_im2col_tile(const float* x, int C, const Conv2dGeom& g, int j0, int nb,
             if (hi > n) hi = n;
             if (lo > hi) lo = hi;
           }
-          for (int i = 0; i < n; i++) {
-            int u = t + i;
-            row[(u >> 3) * panel + (u & 7)] = i >= lo && i < hi ? src[ix + i * g.sW] : 0.0f;
+          int i = 0;
+          for (; i < lo; i++) row[((t + i) >> 3) * panel + ((t + i) & 7)] = 0.0f;
+          if (g.sW <= 2) {
+            // Strides 1 and 2: 4 columns per store once the local column is a multiple of 4
+            // (such a group never straddles two 8-column panels). Stride 2 loads 8 floats and
+            // keeps the even ones, so it stops while the 8th is still inside the row.
+            for (; i < hi && ((t + i) & 3); i++) row[((t + i) >> 3) * panel + ((t + i) & 7)] = src[ix + i * g.sW];
+            float* dst = row + ((t + i) >> 3) * panel + ((t + i) & 7);
+            if (g.sW == 1) {
+              for (; i + 4 <= hi; i += 4) {
+                wasm_v128_store(dst, wasm_v128_load(src + ix + i));
+                dst += (t + i + 4) & 7 ? 4 : panel - 4;
+              }
+            } else {
+              for (; i + 4 <= hi && ix + 2 * i + 8 <= g.W; i += 4) {
+                const float* p = src + ix + 2 * i;
+                wasm_v128_store(dst, wasm_i32x4_shuffle(wasm_v128_load(p), wasm_v128_load(p + 4), 0, 2, 4, 6));
+                dst += (t + i + 4) & 7 ? 4 : panel - 4;
+              }
+            }
           }
+          for (; i < hi; i++) row[((t + i) >> 3) * panel + ((t + i) & 7)] = src[ix + i * g.sW];
+          for (; i < n; i++) row[((t + i) >> 3) * panel + ((t + i) & 7)] = 0.0f;
           t += n;
           ox = 0;
           oy++;
@@ -41,6 +60,20 @@ void f32_im2col_tile(const float* x, int C, const Conv2dGeom& g, int j0, int nb,
       }
     }
   }
+}
+
+// Short copies and fills inline: depthwise planes at 8×8 or 16×16 copy rows of 8–18 floats, where
+// a libc memcpy/memset call per row cost more than the convolution itself.
+static inline void copy_f32(float* dst, const float* src, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) wasm_v128_store(dst + i, wasm_v128_load(src + i));
+  for (; i < n; i++) dst[i] = src[i];
+}
+static inline void zero_f32(float* dst, int n) {
+  const v128_t z = wasm_f32x4_splat(0.0f);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) wasm_v128_store(dst + i, z);
+  for (; i < n; i++) dst[i] = 0.0f;
 }
 
 // Padded plane: every row that some output reads. Row-wise path: every column plus 4 floats of
@@ -71,18 +104,20 @@ static inline v128_t load_strided(const float* p, int s) {
 }
 
 // One output row from the padded plane. S is the column stride when it is 1 or 2 (0: any,
-// read from g.sW).
-template <int S>
+// read from g.sW). K = 3 is the 3×3 kernel without dilation, with the tap loops unrolled at
+// compile time (0: any kernel, read from g).
+template <int S, int K>
 static void dw_row(const float* const* prow, const float* w, const v128_t* wv, float bias,
                    const Conv2dGeom& g, const Act& act, float* yr) {
   const int s = S ? S : g.sW;
+  const int kH = K ? K : g.kH, kW = K ? K : g.kW, dW = K ? 1 : g.dW;
   const v128_t vb = wasm_f32x4_splat(bias);
   int x = 0;
   for (; x + 8 <= g.Wo; x += 8) {
     v128_t acc0 = vb, acc1 = vb;
-    for (int ky = 0, t = 0; ky < g.kH; ky++) {
+    for (int ky = 0, t = 0; ky < kH; ky++) {
       const float* p = prow[ky] + x * s;
-      for (int kx = 0; kx < g.kW; kx++, t++, p += g.dW) {
+      for (int kx = 0; kx < kW; kx++, t++, p += dW) {
         v128_t wk = wv ? wv[t] : wasm_v128_load32_splat(w + t);
         acc0 = wasm_f32x4_add(acc0, wasm_f32x4_mul(wk, load_strided<S>(p, s)));
         acc1 = wasm_f32x4_add(acc1, wasm_f32x4_mul(wk, load_strided<S>(p + 4 * s, s)));
@@ -93,9 +128,9 @@ static void dw_row(const float* const* prow, const float* w, const v128_t* wv, f
   }
   for (; x + 4 <= g.Wo; x += 4) {
     v128_t acc = vb;
-    for (int ky = 0, t = 0; ky < g.kH; ky++) {
+    for (int ky = 0, t = 0; ky < kH; ky++) {
       const float* p = prow[ky] + x * s;
-      for (int kx = 0; kx < g.kW; kx++, t++, p += g.dW)
+      for (int kx = 0; kx < kW; kx++, t++, p += dW)
         acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wv ? wv[t] : wasm_v128_load32_splat(w + t),
                                                  load_strided<S>(p, s)));
     }
@@ -103,9 +138,9 @@ static void dw_row(const float* const* prow, const float* w, const v128_t* wv, f
   }
   for (; x < g.Wo; x++) {
     float acc = bias;
-    for (int ky = 0, t = 0; ky < g.kH; ky++) {
+    for (int ky = 0, t = 0; ky < kH; ky++) {
       const float* p = prow[ky] + x * s;
-      for (int kx = 0; kx < g.kW; kx++, t++) acc += w[t] * p[kx * g.dW];
+      for (int kx = 0; kx < kW; kx++, t++) acc += w[t] * p[kx * dW];
     }
     yr[x] = act_f32(acc, act);
   }
@@ -115,15 +150,17 @@ static void dw_row(const float* const* prow, const float* w, const v128_t* wv, f
 // flat index t = oy·Wp + x. So the whole plane is one 1-D convolution over t, in long 8-wide
 // runs whatever the row width (7×7 planes included); the Wp - Wo columns per row computed past
 // the output are dropped when the rows are copied out.
+template <int K>
 static void dw_flat_s1(const float* plane, int Wp, const float* w, const v128_t* wv, float bias,
                        const Conv2dGeom& g, const Act& act, float* wide, float* y) {
+  const int kH = K ? K : g.kH, kW = K ? K : g.kW, dH = K ? 1 : g.dH, dW = K ? 1 : g.dW;
   const int n = g.Ho * Wp;
   const v128_t vb = wasm_f32x4_splat(bias);
   for (int t = 0; t < n; t += 8) {
     v128_t acc0 = vb, acc1 = vb;
-    for (int ky = 0, q = 0; ky < g.kH; ky++) {
-      const float* p = plane + t + (ptrdiff_t)ky * g.dH * Wp;
-      for (int kx = 0; kx < g.kW; kx++, q++, p += g.dW) {
+    for (int ky = 0, q = 0; ky < kH; ky++) {
+      const float* p = plane + t + (ptrdiff_t)ky * dH * Wp;
+      for (int kx = 0; kx < kW; kx++, q++, p += dW) {
         v128_t wk = wv ? wv[q] : wasm_v128_load32_splat(w + q);
         acc0 = wasm_f32x4_add(acc0, wasm_f32x4_mul(wk, wasm_v128_load(p)));
         acc1 = wasm_f32x4_add(acc1, wasm_f32x4_mul(wk, wasm_v128_load(p + 4)));
@@ -132,8 +169,7 @@ static void dw_flat_s1(const float* plane, int Wp, const float* w, const v128_t*
     wasm_v128_store(wide + t, act_f32x4(acc0, act));
     wasm_v128_store(wide + t + 4, act_f32x4(acc1, act));
   }
-  for (int oy = 0; oy < g.Ho; oy++)
-    memcpy(y + (ptrdiff_t)oy * g.Wo, wide + (ptrdiff_t)oy * Wp, (size_t)g.Wo * sizeof(float));
+  for (int oy = 0; oy < g.Ho; oy++) copy_f32(y + (ptrdiff_t)oy * g.Wo, wide + (ptrdiff_t)oy * Wp, g.Wo);
 }
 
 void f32_dwconv_simd128(const float* x, const float* w, float bias, const Conv2dGeom& g,
@@ -144,17 +180,17 @@ void f32_dwconv_simd128(const float* x, const float* w, float bias, const Conv2d
     float* dst = scratch + (ptrdiff_t)py * Wp;
     int iy = py - g.pT;
     if (iy < 0 || iy >= g.H) {
-      memset(dst, 0, (size_t)Wp * sizeof(float));
+      zero_f32(dst, Wp);
       continue;
     }
     int left = g.pL < Wp ? g.pL : Wp;
     int ncopy = g.W < Wp - left ? g.W : Wp - left;
-    memset(dst, 0, (size_t)left * sizeof(float));
-    memcpy(dst + left, x + (ptrdiff_t)iy * g.W, (size_t)ncopy * sizeof(float));
-    memset(dst + left + ncopy, 0, (size_t)(Wp - left - ncopy) * sizeof(float));
+    zero_f32(dst, left);
+    copy_f32(dst + left, x + (ptrdiff_t)iy * g.W, ncopy);
+    zero_f32(dst + left + ncopy, Wp - left - ncopy);
   }
   const size_t plane = dw_plane(g);
-  memset(scratch + (size_t)Hp * Wp, 0, (plane - (size_t)Hp * Wp) * sizeof(float));
+  zero_f32(scratch + (size_t)Hp * Wp, (int)(plane - (size_t)Hp * Wp));
   // Weight splats hoisted out of the loops for kernels up to 7×7.
   v128_t wbuf[49];
   const v128_t* wv = nullptr;
@@ -162,8 +198,10 @@ void f32_dwconv_simd128(const float* x, const float* w, float bias, const Conv2d
     for (int t = 0; t < g.kH * g.kW; t++) wbuf[t] = wasm_f32x4_splat(w[t]);
     wv = wbuf;
   }
+  const bool k3 = g.kH == 3 && g.kW == 3 && g.dH == 1 && g.dW == 1 && wv;
   if (dw_flat(g)) {
-    dw_flat_s1(scratch, Wp, w, wv, bias, g, act, scratch + plane, y);
+    if (k3) dw_flat_s1<3>(scratch, Wp, w, wv, bias, g, act, scratch + plane, y);
+    else dw_flat_s1<0>(scratch, Wp, w, wv, bias, g, act, scratch + plane, y);
     return;
   }
   const float* prow_buf[64];
@@ -172,9 +210,11 @@ void f32_dwconv_simd128(const float* x, const float* w, float bias, const Conv2d
     for (int ky = 0; ky < g.kH; ky++)
       prow[ky] = scratch + (ptrdiff_t)(oy * g.sH + ky * g.dH) * Wp;
     float* yr = y + (ptrdiff_t)oy * g.Wo;
-    if (g.sW == 1) dw_row<1>(prow, w, wv, bias, g, act, yr);
-    else if (g.sW == 2) dw_row<2>(prow, w, wv, bias, g, act, yr);
-    else dw_row<0>(prow, w, wv, bias, g, act, yr);
+    if (k3 && g.sW == 1) dw_row<1, 3>(prow, w, wv, bias, g, act, yr);
+    else if (k3 && g.sW == 2) dw_row<2, 3>(prow, w, wv, bias, g, act, yr);
+    else if (g.sW == 1) dw_row<1, 0>(prow, w, wv, bias, g, act, yr);
+    else if (g.sW == 2) dw_row<2, 0>(prow, w, wv, bias, g, act, yr);
+    else dw_row<0, 0>(prow, w, wv, bias, g, act, yr);
   }
 }
 

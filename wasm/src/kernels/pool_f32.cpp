@@ -13,7 +13,43 @@ static inline void tap_range(int start, int k, int d, int lo, int hi, int* k0, i
   *k1 = b;
 }
 
+// 2×2 windows, stride 2, no padding, every window inside the input (BlazeFace's and most
+// CNNs' downsampling pools): 4 outputs per step from two rows, the even and odd columns split
+// by shuffles. The maximum is taken in the scalar loop's order with its comparison
+// (`v > m ? v : m`, so a NaN never replaces a number), hence identical results.
+static inline v128_t max_step(v128_t m, v128_t v) { return wasm_v128_bitselect(v, m, wasm_f32x4_gt(v, m)); }
+
+static void maxpool_2x2s2(const float* x, const Conv2dGeom& g, float* y) {
+  const v128_t ninf = wasm_f32x4_splat(-INFINITY);
+  for (int oy = 0; oy < g.Ho; oy++) {
+    const float* r0 = x + (ptrdiff_t)(2 * oy) * g.W;
+    const float* r1 = r0 + g.W;
+    float* yr = y + (ptrdiff_t)oy * g.Wo;
+    int ox = 0;
+    for (; ox + 4 <= g.Wo; ox += 4) {
+      v128_t a = wasm_v128_load(r0 + 2 * ox), b = wasm_v128_load(r0 + 2 * ox + 4);
+      v128_t c = wasm_v128_load(r1 + 2 * ox), d = wasm_v128_load(r1 + 2 * ox + 4);
+      v128_t m = max_step(ninf, wasm_i32x4_shuffle(a, b, 0, 2, 4, 6));
+      m = max_step(m, wasm_i32x4_shuffle(a, b, 1, 3, 5, 7));
+      m = max_step(m, wasm_i32x4_shuffle(c, d, 0, 2, 4, 6));
+      m = max_step(m, wasm_i32x4_shuffle(c, d, 1, 3, 5, 7));
+      wasm_v128_store(yr + ox, m);
+    }
+    for (; ox < g.Wo; ox++) {
+      float m = -INFINITY;
+      const float v[4] = {r0[2 * ox], r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1]};
+      for (int i = 0; i < 4; i++) m = v[i] > m ? v[i] : m;
+      yr[ox] = m;
+    }
+  }
+}
+
 void f32_maxpool2d(const float* x, const Conv2dGeom& g, float* y) {
+  if (g.kH == 2 && g.kW == 2 && g.sH == 2 && g.sW == 2 && g.dH == 1 && g.dW == 1 && g.pT == 0 &&
+      g.pL == 0 && 2 * g.Ho <= g.H && 2 * g.Wo <= g.W) {
+    maxpool_2x2s2(x, g, y);
+    return;
+  }
   for (int oy = 0; oy < g.Ho; oy++) {
     int iy0 = oy * g.sH - g.pT, ky0, ky1;
     tap_range(iy0, g.kH, g.dH, 0, g.H, &ky0, &ky1);

@@ -1,7 +1,10 @@
 // Add, Sub, Mul, Div, PRelu with numpy broadcasting (rank <= 8).
 // prepare collapses the broadcast into at most 8 dims where each dim is "both operands
 // full", "A broadcast" or "B broadcast"; run walks the outer dims and calls one inner loop
-// (vector-vector, vector-scalar or scalar-vector), SIMD128 where available.
+// (vector-vector, vector-scalar or scalar-vector), SIMD128 where available. An optional fused
+// `activation` (Add+Relu of residual blocks) runs on each block of 1024 outputs while it is
+// still in L1, with the same code as the standalone activation ops (kernels/activation.h).
+#include "compute_attrs.h"
 #include "op.h"
 #ifdef __wasm_simd128__
 #include <wasm_simd128.h>
@@ -17,6 +20,7 @@ struct BinaryState : NodeState {
   int64_t dims[kMaxRank] = {};
   int64_t sa[kMaxRank] = {}, sb[kMaxRank] = {}; // element strides, 0 = broadcast
   int64_t numel = 0;
+  Act act;                           // fused activation (ACT_NONE when the attribute is absent)
 };
 
 static inline float bin_scalar(BinOp op, float a, float b) {
@@ -107,9 +111,12 @@ static bool prepare_binary(OpCtx& ctx, BinOp op) {
   if (op == BIN_PRELU && out != a.shape)
     return ctx.fail("slope '%s' %s does not broadcast to input '%s' %s", b.name.c_str(), b.shape.str().c_str(),
                     a.name.c_str(), a.shape.str().c_str());
+  Act act;
+  if (ctx.node->attr("activation") && !attr_activation(ctx, &act)) return false;
   BinaryState* st = new BinaryState;
   ctx.set_state(st);
   st->op = op;
+  st->act = act;
   st->numel = out.numel();
   int prev = -1;
   for (int d = 0; d < out.rank; d++) {
@@ -140,6 +147,7 @@ static void run_binary(OpCtx& ctx) {
   if (st->numel == 0) return;
   if (st->rank == 0) {
     y[0] = bin_scalar(st->op, a[0], b[0]);
+    if (st->act.kind != ACT_NONE) f32_act_simd128(1, y, y, st->act);
     return;
   }
   int r = st->rank;
@@ -148,7 +156,16 @@ static void run_binary(OpCtx& ctx) {
   int64_t idx[kMaxRank] = {};
   int64_t oa = 0, ob = 0;
   for (int64_t done = 0; done < st->numel; done += inner) {
-    k(a + oa, b + ob, y + done, inner);
+    if (st->act.kind == ACT_NONE) {
+      k(a + oa, b + ob, y + done, inner);
+    } else {
+      const int64_t blk = 1024; // a multiple of 4: the SIMD/tail split of each element is the
+      for (int64_t i = 0; i < inner; i += blk) { // standalone op's when inner is too
+        int64_t n = inner - i < blk ? inner - i : blk;
+        k(a + oa + (st->sa[r - 1] ? i : 0), b + ob + (st->sb[r - 1] ? i : 0), y + done + i, n);
+        f32_act_simd128(n, y + done + i, y + done + i, st->act);
+      }
+    }
     for (int d = r - 2; d >= 0; d--) {  // advance the outer counter
       oa += st->sa[d];
       ob += st->sb[d];
