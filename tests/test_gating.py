@@ -84,6 +84,30 @@ def test_heuristic_gate_matches_reference(fill, knob):
             np.testing.assert_array_equal(k_got, k_ref, err_msg=f"{name} sample {n}")
 
 
+@pytest.mark.parametrize("knob", [0.5, 1.0])
+def test_unread_constant_planes_are_folded_not_written(knob):
+    """Internal gated outputs read only by folding convs (c1 → 1×1 c2 → depthwise c3; only y3
+    and y4 are graph outputs): the runtime leaves their constant planes unwritten and its
+    readers (c2's own gate included) use the plane values. Same outputs and decisions as the
+    reference, which computes every plane."""
+    g = chain_graph(act1="Relu")
+    g = Graph(g.nodes, g.tensors, g.inputs, ["y3", "y4"])
+    graph = add_gates(g, {"c1": 0.5, "c2": 0.4, "c4": 0.75})
+    x = np.random.default_rng(7).standard_normal((2, 8, 9, 11)).astype(F32)
+    want, record = reference(graph, {"x": x}, knob)
+    sess = Session(model_bytes(graph))
+    sess.set_gate(knob)
+    got = sess.run({"x": x})
+    for name in ("y3", "y4"):
+        np.testing.assert_allclose(got[name], want[name], rtol=1e-4, atol=1e-4, err_msg=name)
+    # c3 (not gated) is constant exactly where c2 skipped (interior of the plane).
+    kept_c2 = record[2:4]
+    for n in range(2):
+        inner = got["y3"][n, :, 1:-1, 1:-1].reshape(12, -1)
+        const = np.flatnonzero(np.ptp(inner, axis=1) == 0)
+        assert set(const) == set(range(12)) - set(kept_c2[n].tolist())
+
+
 def test_knob_zero_is_bit_identical_to_ungated():
     plain = chain_graph()
     x = np.random.default_rng(2).standard_normal((2, 8, 9, 11)).astype(F32)
@@ -198,35 +222,38 @@ def test_calibration_respects_budget_on_fashion_cnn_sample():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="not met yet (docs/gating.md): post-training gating of this "
-                   "CNN skips 8.6% of MACs at -0.93 points, 11.4% at -1.3")
 def test_fashion_cnn_calibrated_skips_10_percent_within_1_point():
-    """docs/gating.md: ≥ 10% of MACs skipped (measured by the runtime's counter) with a test
-    accuracy drop ≤ 1 point on the full 10k test set."""
+    """docs/gating.md: post-training calibration on 1000 training images (spread-scaled
+    importance, agreement budget 3%) skips ≥ 10% of MACs (the runtime's counter) with a test
+    accuracy drop ≤ 1 point on the full 10k test set. Batches of 500 (decisions are per sample)."""
     import pathlib
     import sparsegate.zoo as zoo_pkg
     from sparsegate.conversion import convert
     from sparsegate.zoo import fashion_mnist
+    batch = 500
     graph = convert(pathlib.Path(zoo_pkg.__file__).parent / "fashion_cnn.onnx",
-                    metadata={"inputs": [{"name": "input", "shape": [1, 1, 28, 28]}]})
+                    metadata={"inputs": [{"name": "input", "shape": [batch, 1, 28, 28]}]})
     try:
         xtr, _ = fashion_mnist.load_inputs("train")
         xte, yte = fashion_mnist.load_inputs("test")
     except SparsegateError as e:
         pytest.skip(str(e))
-    out = calibrate_gates(graph, xtr[:1000], budget=0.04)
+    xtr = np.asarray(xtr, F32).reshape(-1, 1, 28, 28)
+    xte = np.asarray(xte, F32).reshape(-1, 1, 28, 28)
+    calib = [{"input": xtr[i:i + batch]} for i in range(0, 1000, batch)]
+    out = calibrate_gates(graph, calib, budget=0.03, scale_samples=500)
     accs, fracs = [], []
     for g in (graph, out):
         sess = Session(model_bytes(g))
         pred, frac = [], []
-        for xi in xte:
-            pred.append(int(np.argmax(sess.run(xi[None])["logits"])))
+        for i in range(0, len(xte), batch):
+            pred.append(np.argmax(sess.run(xte[i:i + batch])["logits"], axis=1))
             st = sess.stats()
             frac.append(st["macs_executed"] / st["macs_dense"])
-        accs.append(float(np.mean(np.array(pred) == yte)))
+        accs.append(float(np.mean(np.concatenate(pred) == yte)))
         fracs.append(float(np.mean(frac)))
-    assert 1 - fracs[1] >= 0.10, fracs
-    assert accs[0] - accs[1] <= 0.01, accs
+    assert 1 - fracs[1] >= 0.10, (fracs, out.metadata["gating"])
+    assert accs[0] - accs[1] <= 0.01, (accs, out.metadata["gating"])
 
 
 @pytest.mark.browser

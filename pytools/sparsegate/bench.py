@@ -54,7 +54,9 @@ def cache_dir() -> Path:
 # ---------------------------------------------------------------- models
 
 def _fresh(out: Path, *deps: Path) -> bool:
-    src_mtime = max([p.stat().st_mtime for p in deps] + [Path(__file__).stat().st_mtime])
+    """`out` is newer than its inputs, this file and the importer (a new fusion reconverts)."""
+    importer = list((Path(__file__).parent / "onnx_import").glob("*.py"))
+    src_mtime = max([p.stat().st_mtime for p in [*deps, *importer]] + [Path(__file__).stat().st_mtime])
     return out.exists() and out.stat().st_mtime >= src_mtime
 
 
@@ -538,6 +540,11 @@ def main(args) -> int:
         print()
         print(markdown(result))
         return 0
+    if getattr(args, "gate", None) is not None:  # gating statistics only (gating_bench.py)
+        from .gating_bench import gate_stats_lines
+        for model in csv(args.models):
+            print("\n".join(gate_stats_lines(model, args.gate)))
+        return 0
     if args.quick:
         args.warmup, args.runs, args.cold_reps, args.batches = 5, 5, 1, "1,2"
     t0 = time.time()
@@ -570,6 +577,9 @@ def add_parser(sub) -> None:
     b.add_argument("--cold-reps", type=int, default=3, help="cold starts per runtime and model (default: %(default)s)")
     b.add_argument("--no-profile", action="store_true", help="skip the per-layer profile and SIMD peak")
     b.add_argument("--quick", action="store_true", help="few runs (a smoke test, not a measurement)")
+    b.add_argument("--gate", type=float, metavar="G", help="instead of the benchmark: run each model "
+                   "(.sgm path or zoo name) once at gate knob G and print MACs executed vs dense, "
+                   "overall and per layer")
     b.add_argument("--repo", help="the repository checkout (default: cwd or this package's)")
     b.add_argument("--report", metavar="JSON", help="print the summary and markdown tables of an earlier run")
     b.add_argument("-o", "--out", default="sparsegate-bench.json", help="JSON output (default: %(default)s)")

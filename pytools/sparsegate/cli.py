@@ -119,11 +119,13 @@ def _describe(meta: dict, outputs: dict, image_info, top: int) -> list[str]:
             for name, v in outputs.items()]
 
 
-def _run_model(sgm: Path, image_arg: str | None, top: int, as_json: bool) -> int:
+def _run_model(sgm: Path, image_arg: str | None, top: int, as_json: bool, gate: float | None = None) -> int:
     import numpy as np
     from . import images
     from .runtime import Session
     sess = Session(str(sgm))
+    if gate is not None:
+        sess.set_gate(gate)
     meta = sess.metadata
     name = sess.inputs[0]["name"]
     if image_arg is None or image_arg.endswith(".npy"):
@@ -141,14 +143,16 @@ def _run_model(sgm: Path, image_arg: str | None, top: int, as_json: bool) -> int
     if as_json:
         print(json.dumps({"model": str(sgm), "input": image_arg, "ms": ms, "results": lines}))
     else:
-        print(f"{sgm.name} on {image_arg} ({ms:.1f} ms in wasm, {sess.stats()['macs_executed'] / 1e6:.1f} M MACs):")
+        st = sess.stats()
+        gated = "" if gate is None else f" of {st['macs_dense'] / 1e6:.1f} M dense at gate {gate:g}"
+        print(f"{sgm.name} on {image_arg} ({ms:.1f} ms in wasm, {st['macs_executed'] / 1e6:.1f} M MACs{gated}):")
         for line in lines:
             print("  " + line)
     return 0
 
 
 def cmd_run(args) -> int:
-    return _run_model(Path(args.model), args.input, args.top, args.json)
+    return _run_model(Path(args.model), args.input, args.top, args.json, getattr(args, "gate", None))
 
 
 def cmd_demo(args) -> int:
@@ -270,6 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--input", "-i", help="image file, or .npy array of the input's shape")
     r.add_argument("--top", type=int, default=5, help="how many classes to print (classification)")
     r.add_argument("--json", action="store_true")
+    r.add_argument("--gate", type=float, metavar="G", help="gate knob of a gated model (docs/gating.md)")
     r.set_defaults(func=cmd_run)
 
     v = sub.add_parser("serve", help="serve the example pages (detection in the browser) on 127.0.0.1")

@@ -162,3 +162,110 @@ def format_report(name: str, res: dict) -> str:
         lines.append(f"    {l['name'][:40]:<40} {l['op']:<6} {l['macs_executed'] / 1e6:7.2f} / "
                      f"{l['macs_dense'] / 1e6:7.2f} M")
     return "\n".join(lines)
+
+
+def gate_stats_lines(model: str, gate: float, top: int | None = None) -> list[str]:
+    """`sparsegate bench --gate G`: runs `model` (an .sgm path, or a zoo name converted without
+    gates) once at knob `gate` on a fixed random input and describes the runtime's counter:
+    MACs executed vs dense overall, then per layer (the `top` largest by dense MACs; all when
+    None)."""
+    from .runtime import Session
+    if Path(model).exists():
+        sess = Session(str(model))
+    else:
+        from . import zoo
+        from .conversion import convert
+        from .format import model_bytes
+        sess = Session(model_bytes(convert(zoo.fetch(model), metadata=zoo.info(model))))
+    with sess:
+        sess.set_gate(gate)
+        sess.run(_feeds(sess.inputs))
+        st = sess.stats()
+    dense, done = st["macs_dense"], st["macs_executed"]
+    lines = [f"{model} at gate {gate:g}: {done / 1e6:.1f} M of {dense / 1e6:.1f} M MACs executed "
+             f"({100 * done / max(dense, 1):.1f}%)"]
+    rows = _layer_table(st, top if top is not None else len(st["layers"]))
+    width = max([len(r["name"]) for r in rows] + [4])
+    for r in rows:
+        frac = r["macs_executed"] / r["macs_dense"]
+        lines.append(f"  {r['name']:<{width}}  {r['op']:<8} {r['macs_executed'] / 1e6:9.2f} M of "
+                     f"{r['macs_dense'] / 1e6:9.2f} M  ({100 * frac:5.1f}%)")
+    return lines
+
+
+_NODE_PROFILE_SCRIPT = r"""
+import { Session } from %(index)s;
+import { readFileSync } from "node:fs";
+const [path, gatesJson, reps, warmup] = process.argv.slice(1);
+const gates = JSON.parse(gatesJson);
+const s = await Session.create(readFileSync(path));
+const feeds = {};
+for (const inp of s.inputs) {
+  const n = inp.dims.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  let seed = 12345;
+  for (let i = 0; i < n; i++) { seed = (seed * 1103515245 + 12345) >>> 0; data[i] = seed / 4294967296; }
+  feeds[inp.name] = { data, dims: inp.dims };
+}
+for (let r = 0; r < +warmup; r++) for (const g of gates) { s.setGate(g); await s.run(feeds); }
+const nodes = s.stats().layers.length;
+const out = {};
+for (const g of gates) out[g] = { times: Array.from({ length: nodes }, () => []), stats: null };
+for (let r = 0; r < +reps; r++) {
+  for (const g of gates) {
+    s.setGate(g);
+    await s.run(feeds);
+    for (let k = 0; k < nodes; k++) {
+      const t0 = performance.now();
+      s.runRange(k, k + 1);
+      out[g].times[k].push(performance.now() - t0);
+    }
+    out[g].stats = s.stats();
+  }
+}
+s.release();
+console.log(JSON.stringify(out));
+"""
+
+
+def gate_profile_node(sgm_path, gates=(0, 0.5), reps: int = 10, warmup: int = 30,
+                      node: str | None = None) -> dict:
+    """Per-op time in Node (V8): after `warmup` full runs per knob, each round runs the whole
+    model at each knob, then each node alone (`Session.runRange(k, k + 1)`, i.e.
+    sg_session_run_range) timed from JS; median over `reps` rounds. Returns {g: [{"name",
+    "op", "ms", "macs_dense", "macs_executed"}, ...] in graph order}."""
+    node = node or shutil.which("node")
+    if not node:
+        raise RuntimeError("node is not installed")
+    script = _NODE_PROFILE_SCRIPT % {"index": json.dumps(WEB_INDEX.as_uri())}
+    res = subprocess.run([node, "--input-type=module", "-e", script, os.fspath(sgm_path),
+                          json.dumps(list(gates)), str(reps), str(warmup)],
+                         capture_output=True, text=True, check=True)
+    data = json.loads(res.stdout.strip().splitlines()[-1])
+    out = {}
+    for g in gates:
+        d = data[_js_key(g)]
+        out[g] = [{"name": l["name"], "op": l["op"], "ms": statistics.median(t),
+                   "macs_dense": l["macsDense"], "macs_executed": l["macsExecuted"]}
+                  for l, t in zip(d["stats"]["layers"], d["times"])]
+    return out
+
+
+def format_profile(name: str, prof: dict, top: int = 12) -> str:
+    """Per-op-type totals at each knob, then the `top` slowest nodes at the first knob."""
+    gates = list(prof)
+    lines = [f"{name}: per-op time in Node (median per node; sum of nodes)"]
+    tot = {g: sum(r["ms"] for r in prof[g]) for g in gates}
+    lines.append("  op type        " + "".join(f"  gate {g:<4} ms  " for g in gates))
+    ops = sorted({r["op"] for r in prof[gates[0]]}, key=lambda o: -sum(r["ms"] for r in prof[gates[0]] if r["op"] == o))
+    for o in ops:
+        lines.append(f"  {o:<14}" + "".join(f"  {sum(r['ms'] for r in prof[g] if r['op'] == o):9.2f}    " for g in gates))
+    lines.append(f"  {'total':<14}" + "".join(f"  {tot[g]:9.2f}    " for g in gates))
+    lines.append(f"  slowest nodes at gate {gates[0]} (ms at each knob; MACs executed at the last):")
+    order = sorted(range(len(prof[gates[0]])), key=lambda k: -prof[gates[0]][k]["ms"])[:top]
+    for k in order:
+        r = prof[gates[-1]][k]
+        frac = r["macs_executed"] / r["macs_dense"] if r["macs_dense"] else 1.0
+        lines.append(f"    {r['name'][:38]:<38} {r['op']:<6}" + "".join(f" {prof[g][k]['ms']:6.2f}" for g in gates)
+                     + f"   {100 * frac:5.1f}% of {r['macs_dense'] / 1e6:.1f} M")
+    return "\n".join(lines)

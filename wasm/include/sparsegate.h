@@ -58,6 +58,12 @@ const float* sg_session_output_data(const sg_session* s, int index); /* valid un
 
 int sg_session_run(sg_session* s); /* SG_OK or an error code */
 
+/* Profiling (additive, debug): runs only nodes [first, last) in graph order, on whatever the
+ * activation memory holds (run the whole session first: values are then those of that run,
+ * except tensors whose memory a later node reused). For timing ops from the host; outputs and
+ * the overall MAC total are not meaningful afterwards (per-node counts are updated). */
+int sg_session_run_range(sg_session* s, int first, int last);
+
 /* Gating knob: 0 = dense (bit-identical to an ungated run); 1 = every gated layer at its
  * calibrated sparsity. Models without gates ignore it. */
 int sg_session_set_gate(sg_session* s, float gate);

@@ -124,6 +124,11 @@ int sg_session_run(sg_session* s) {
   return session_run(s);
 }
 
+int sg_session_run_range(sg_session* s, int first, int last) {
+  if (!s) return set_error(SG_ERR_INVALID, "sg_session_run_range: no session"), SG_ERR_INVALID;
+  return session_run_range(s, first, last);
+}
+
 int sg_session_set_gate(sg_session* s, float gate) {
   if (!s) return set_error(SG_ERR_INVALID, "sg_session_set_gate: no session"), SG_ERR_INVALID;
   if (!(gate >= 0.0f && gate <= 1.0f))

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include "common.h"
 #include "sparsegate.h"
+#include "ops/conv_gate.h"
 
 sg_session::~sg_session() {
   for (sg::NodeState* st : states) delete st;
@@ -154,6 +155,19 @@ static void link_channel_fills(sg_session* s) {
     int p = n.inputs.empty() || n.inputs[0] < 0 ? -1 : producer[n.inputs[0]];
     s->ctx[k].fill_in = p >= 0 ? s->ctx[p].fill_out : nullptr;
   }
+  // A gated producer need not write its constant planes when nobody reads them: its output is
+  // no graph output and every reader takes it as input 0 only, folding it (folds_fill_in).
+  std::vector<char> planes_read(m.tensors.size(), 0);
+  for (int t : m.outputs) planes_read[t] = 1;
+  for (size_t k = 0; k < m.nodes.size(); k++) {
+    const Node& n = m.nodes[k];
+    for (size_t i = 0; i < n.inputs.size(); i++)
+      if (n.inputs[i] >= 0 && (i > 0 || !s->ctx[k].folds_fill_in)) planes_read[n.inputs[i]] = 1;
+  }
+  for (size_t k = 0; k < m.nodes.size(); k++) {
+    ChannelFill* f = s->ctx[k].fill_out;
+    if (f && !m.nodes[k].outputs.empty()) f->skip_writes = !planes_read[m.nodes[k].outputs[0]];
+  }
 }
 
 bool session_init(sg_session* s, const Model* model) {
@@ -163,10 +177,11 @@ bool session_init(sg_session* s, const Model* model) {
   return true;
 }
 
-int session_run(sg_session* s) {
+// Runs nodes [first, last); returns their executed MACs.
+static double run_nodes(sg_session* s, size_t first, size_t last) {
   const Model& m = *s->model;
   double executed = 0;
-  for (size_t k = 0; k < m.nodes.size(); k++) {
+  for (size_t k = first; k < last; k++) {
     OpCtx& c = s->ctx[k];
     c.gate = s->gate;
     c.macs_executed = c.macs;
@@ -174,7 +189,20 @@ int session_run(sg_session* s) {
     s->node_macs_executed[k] = c.macs_executed;
     executed += c.macs_executed;
   }
-  s->macs_executed = executed;
+  return executed;
+}
+
+int session_run(sg_session* s) {
+  s->macs_executed = run_nodes(s, 0, s->model->nodes.size());
+  return SG_OK;
+}
+
+int session_run_range(sg_session* s, int first, int last) {
+  const int n = (int)s->model->nodes.size();
+  if (first < 0 || last > n || first > last)
+    return set_error(SG_ERR_INVALID, "sg_session_run_range: nodes [%d, %d) outside [0, %d)", first, last, n),
+           SG_ERR_INVALID;
+  run_nodes(s, (size_t)first, (size_t)last);
   return SG_OK;
 }
 

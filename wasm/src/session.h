@@ -35,6 +35,7 @@ namespace sg {
 // Fills `s` for `model` (prepare every node, plan memory). False with the last error set.
 bool session_init(sg_session* s, const Model* model);
 int session_run(sg_session* s);
+int session_run_range(sg_session* s, int first, int last); // profiling: nodes [first, last) only
 
 // Liveness planner, exposed for tests: intervals [first, last] (node indices, inclusive) and
 // byte sizes (multiples of kSgAlign); writes offsets and returns the arena size. Two

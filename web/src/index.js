@@ -566,6 +566,15 @@ export class Session {
     });
   }
 
+  /** Profiling only: runs nodes [first, last) on what memory holds (sg_session_run_range). */
+  runRange(first, last) {
+    const rt = this.#live();
+    this.#guard(() => {
+      const rc = rt.ex.sg_session_run_range(this.#session, first, last);
+      if (rc !== 0) throw this.#error(rc, `runRange(${first}, ${last}) failed with code ${rc}`);
+    });
+  }
+
   /** MACs of the last run, dense versus executed, overall and per layer. */
   stats() {
     const rt = this.#live();

@@ -32,8 +32,8 @@ from ..ir import Graph, TensorInfo
 from ..macs import graph_macs, node_macs
 
 F32 = np.float32
-DEFAULT_LEVELS = (0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.175, 0.2, 0.225, 0.25, 0.3, 0.35, 0.4,
-                  0.5, 0.6, 0.7, 0.8, 0.9)
+DEFAULT_LEVELS = (0.02, 0.04, 0.06, 0.08, 0.1, 0.12, 0.14, 0.16, 0.18, 0.2, 0.22, 0.24, 0.26, 0.28,
+                  0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 def _scalar(v):
@@ -188,11 +188,17 @@ def wasm_runner(graph: Graph, feeds: list[dict], gate: float = 1.0, stats: bool 
 
 
 def top1_agreement(ref: list[dict], got: list[dict]) -> float:
-    """Fraction of samples whose argmax (first output, flattened) equals the reference's."""
+    """Fraction of samples whose argmax equals the reference's (first output; each feed's
+    output is [batch, ...], one argmax per batch row over the rest, flattened)."""
     if not ref:
         return 1.0
     key = next(iter(ref[0]))
-    return float(np.mean([np.argmax(r[key]) == np.argmax(g[key]) for r, g in zip(ref, got)]))
+    same = []
+    for r, g in zip(ref, got):
+        a, b = np.asarray(r[key]), np.asarray(g[key])
+        n = a.shape[0] if a.ndim > 1 else 1
+        same.append(np.argmax(a.reshape(n, -1), axis=1) == np.argmax(b.reshape(n, -1), axis=1))
+    return float(np.mean(np.concatenate(same)))
 
 
 def skipped_fraction(graph: Graph, sparsity_per_layer: dict[str, float], gate: float = 1.0) -> float:
@@ -209,19 +215,23 @@ def skipped_fraction(graph: Graph, sparsity_per_layer: dict[str, float], gate: f
 
 
 def channel_spread_scales(graph: Graph, feeds: list[dict], layers: Sequence[str],
-                          fill: str = "expected", max_samples: int = 500) -> dict[str, np.ndarray]:
+                          fill: str = "expected", max_samples: int = 1000) -> dict[str, np.ndarray]:
     """Per gated layer, a per-output-channel scale that turns the cheap importance
     Σ_c |W[j, c]|·mean|x[c]| into an estimate of what skipping channel j really changes:
     s[j] = mean over the samples of mean|y[j] − fill[j]| / mean of the importance, measured with
-    the numpy reference on at most `max_samples` feeds (y: the conv's output, fill: the value the
+    the numpy reference on the first feeds, until `max_samples` samples (batch rows) (y: the conv's output, fill: the value the
     gate would write). A channel that never moves from its fill gets 0 (skipped first).
     Normalised to mean 1 per layer (only the order within a layer matters)."""
     from ..reference import run_graph
     from ..reference.activations import apply_activation
     nodes = {n.name: n for n in graph.nodes}
     acc = {name: [np.zeros(0), np.zeros(0)] for name in layers}
-    for f in feeds[:max_samples]:
+    seen = 0
+    for f in feeds:
+        if seen >= max_samples:
+            break
         env = run_graph(graph, f, keep_all=True)
+        seen += int(next(iter(f.values())).shape[0]) if f else 1
         for name in layers:
             node = nodes[name]
             x, y = env[node.inputs[0]], env[node.outputs[0]]
@@ -267,7 +277,7 @@ def calibrate_gates(graph: Graph, calib_inputs, budget: float = 0.01, *,
                     kind: str = "heuristic", fill: str = "expected",
                     levels: Sequence[float] = DEFAULT_LEVELS, layers: Sequence[str] | None = None,
                     include_depthwise: bool = False, include_first: bool = False,
-                    scale: str = "spread", scale_samples: int = 500,
+                    scale: str = "spread", scale_samples: int = 1000,
                     runner: Callable | None = None, verbose: bool = False) -> Graph:
     """Post-training gate calibration. Returns a copy of `graph` with heuristic gates whose
     per-layer sparsity skips the most MACs while `metric(dense outputs, gated outputs)` (higher
@@ -276,7 +286,7 @@ def calibrate_gates(graph: Graph, calib_inputs, budget: float = 0.01, *,
     `calib_inputs`: a list of feed dicts, or an array of samples for a one-input graph.
     `layers`: candidate Conv names (default `gateable_convs`). `runner(graph, feeds) -> outputs`
     (default: the wasm runtime). `scale="spread"` (default) first calibrates per-channel
-    importance scales on at most `scale_samples` inputs (`channel_spread_scales`; "none": the
+    importance scales on the first `scale_samples` samples (`channel_spread_scales`; "none": the
     plain Σ|W|·mean|x| rule). The result's metadata["gating"] records the measurement."""
     if scale not in ("spread", "none"):
         raise ValueError(f"scale must be 'spread' or 'none', got {scale!r}")
@@ -300,14 +310,19 @@ def calibrate_gates(graph: Graph, calib_inputs, budget: float = 0.01, *,
             return 0.0
         return base - metric(ref, run(add_gates(graph, spl, fill=fill, scales=scales), feeds))
 
-    # 1. Sensitivity: loss of each layer alone at each level (stop once far past the budget).
+    # 1. Sensitivity: loss of each layer alone at each level (stop once past twice the budget:
+    # the allocation never uses a level whose loss alone exceeds the budget). Levels that skip
+    # the same number of channels as the previous one share its measurement.
     sens: dict[str, list[float]] = {}
     for name in cand:
-        curve = []
+        curve, prev_k = [], None
+        m = graph.tensors[nodes[name].inputs[1]].shape[0]
         for s in levels:
-            loss = loss_of({name: s})
+            k = int(np.floor(F32(s) * F32(m)))
+            loss = 0.0 if k == 0 else curve[-1] if k == prev_k else loss_of({name: s})
+            prev_k = k
             curve.append(loss)
-            if loss > max(4 * budget, budget + 0.05):
+            if loss > 2 * budget:
                 break
         curve += [math.inf] * (len(levels) - len(curve))
         sens[name] = curve

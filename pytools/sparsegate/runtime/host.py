@@ -194,6 +194,13 @@ class Session:
         if self._call("sg_session_set_gate", self._session, gate) != 0:
             raise RuntimeFailure(self._where(self._last_error()))
 
+    def run_range(self, first: int, last: int) -> None:
+        """Profiling only: runs nodes [first, last) on what memory holds (sg_session_run_range;
+        run the whole model first). Outputs are not meaningful afterwards."""
+        self._alive()
+        if self._call("sg_session_run_range", self._session, int(first), int(last)) != 0:
+            raise RuntimeFailure(self._where(self._last_error()))
+
     def stats(self) -> dict:
         """MACs of the last run: dense versus executed, in total and per layer."""
         self._alive()

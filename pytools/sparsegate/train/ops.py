@@ -281,6 +281,14 @@ def slice_(ins, attrs, out_shapes, ctx):
     return [x]
 
 
+def concat(ins, axis):
+    """A constant operand (batch 1, e.g. zero channels appended) follows the run's batch."""
+    batch = max(t.shape[0] for t in ins)
+    if axis != 0 and batch > 1:
+        ins = [t.expand(batch, *t.shape[1:]) if t.shape[0] == 1 else t for t in ins]
+    return torch.cat(ins, dim=axis)
+
+
 def split(ins, attrs, out_shapes, ctx):
     axis = int(scalar(attrs["axis"]))
     sizes = [int(s) for s in attrs["split"]]
@@ -326,7 +334,7 @@ OPS = {
         ins[0].mean(dim=tuple(range(2, ins[0].ndim)), keepdim=True)],
     "GlobalMaxPool": lambda ins, attrs, out_shapes, ctx: [
         ins[0].amax(dim=tuple(range(2, ins[0].ndim)), keepdim=True)],
-    "Concat": lambda ins, attrs, out_shapes, ctx: [torch.cat(ins, dim=int(scalar(attrs["axis"])))],
+    "Concat": lambda ins, attrs, out_shapes, ctx: [concat(ins, int(scalar(attrs["axis"])))],
     "Split": split,
     "Slice": slice_,
     "Reshape": lambda ins, attrs, out_shapes, ctx: [ins[0].reshape(out_shapes[0])],

@@ -53,7 +53,28 @@ void f32_maxpool2d(const float* x, const Conv2dGeom& g, float* y) {
   for (int oy = 0; oy < g.Ho; oy++) {
     int iy0 = oy * g.sH - g.pT, ky0, ky1;
     tap_range(iy0, g.kH, g.dH, 0, g.H, &ky0, &ky1);
+    // Stride 1 (YOLOv8's SPPF pools): 4 outputs at a time where the whole window row is inside
+    // the input, taps in the scalar order with its comparison, so results are identical.
+    int vx0 = g.Wo, vx1 = g.Wo;
+    if (g.sW == 1) {
+      vx0 = g.pL < g.Wo ? g.pL : g.Wo;
+      vx1 = g.W + g.pL - (g.kW - 1) * g.dW; // first ox whose window passes the right edge
+      if (vx1 < vx0) vx1 = vx0;
+      if (vx1 > g.Wo) vx1 = g.Wo;
+    }
     for (int ox = 0; ox < g.Wo; ox++) {
+      if (ox == vx0) {
+        const v128_t ninf = wasm_f32x4_splat(-INFINITY);
+        for (; ox + 4 <= vx1; ox += 4) {
+          v128_t m = ninf;
+          for (int ky = ky0; ky < ky1; ky++) {
+            const float* row = x + (ptrdiff_t)(iy0 + ky * g.dH) * g.W + ox - g.pL;
+            for (int kx = 0; kx < g.kW; kx++) m = max_step(m, wasm_v128_load(row + kx * g.dW));
+          }
+          wasm_v128_store(y + (ptrdiff_t)oy * g.Wo + ox, m);
+        }
+        if (ox >= g.Wo) break;
+      }
       int ix0 = ox * g.sW - g.pL, kx0, kx1;
       tap_range(ix0, g.kW, g.dW, 0, g.W, &kx0, &kx1);
       float m = -INFINITY;

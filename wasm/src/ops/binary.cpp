@@ -86,6 +86,35 @@ SG_BIN_KERNELS(BIN_DIV, f32_div)
 SG_BIN_KERNELS(BIN_PRELU, f32_prelu)
 
 typedef void (*BinKernel)(const float*, const float*, float*, int64_t);
+
+// Fused Relu in the same pass (residual Add+Relu). Every element, tail included, goes through
+// f32x4.max as in f32_act_simd128, so results equal the unfused Add then Relu.
+#ifdef __wasm_simd128__
+static inline float relu_like_simd(float v) {
+  return wasm_f32x4_extract_lane(wasm_f32x4_max(wasm_f32x4_splat(v), wasm_f32x4_splat(0.0f)), 0);
+}
+template <BinOp OP, int MODE> // MODE 0: vector-vector, 1: vector-scalar, 2: scalar-vector
+static void bin_relu(const float* a, const float* b, float* y, int64_t n) {
+  const v128_t z = wasm_f32x4_splat(0.0f);
+  int64_t i = 0;
+  if (MODE == 0) {
+    for (; i + 4 <= n; i += 4)
+      wasm_v128_store(y + i, wasm_f32x4_max(bin_vec(OP, wasm_v128_load(a + i), wasm_v128_load(b + i)), z));
+  } else if (MODE == 1) {
+    const v128_t vb = wasm_f32x4_splat(*b);
+    for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, wasm_f32x4_max(bin_vec(OP, wasm_v128_load(a + i), vb), z));
+  } else {
+    const v128_t va = wasm_f32x4_splat(*a);
+    for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, wasm_f32x4_max(bin_vec(OP, va, wasm_v128_load(b + i)), z));
+  }
+  for (; i < n; i++)
+    y[i] = relu_like_simd(bin_scalar(OP, MODE == 2 ? *a : a[i], MODE == 1 ? *b : b[i]));
+}
+#define SG_BIN_RELU(MODE)                                                                    \
+  {bin_relu<BIN_ADD, MODE>, bin_relu<BIN_SUB, MODE>, bin_relu<BIN_MUL, MODE>,              \
+   bin_relu<BIN_DIV, MODE>, bin_relu<BIN_PRELU, MODE>}
+static const BinKernel kReluKernels[3][5] = {SG_BIN_RELU(0), SG_BIN_RELU(1), SG_BIN_RELU(2)};
+#endif
 static const BinKernel kBinVV[] = {f32_add_vv, f32_sub_vv, f32_mul_vv, f32_div_vv, f32_prelu_vv};
 static const BinKernel kBinVS[] = {f32_add_vs, f32_sub_vs, f32_mul_vs, f32_div_vs, f32_prelu_vs};
 static const BinKernel kBinSV[] = {f32_add_sv, f32_sub_sv, f32_mul_sv, f32_div_sv, f32_prelu_sv};
@@ -152,18 +181,26 @@ static void run_binary(OpCtx& ctx) {
   }
   int r = st->rank;
   int64_t inner = st->dims[r - 1];
-  BinKernel k = st->sa[r - 1] && st->sb[r - 1] ? kBinVV[st->op] : st->sa[r - 1] ? kBinVS[st->op] : kBinSV[st->op];
+  const int mode = st->sa[r - 1] && st->sb[r - 1] ? 0 : st->sa[r - 1] ? 1 : 2;
+  BinKernel k = mode == 0 ? kBinVV[st->op] : mode == 1 ? kBinVS[st->op] : kBinSV[st->op];
+  Act act = st->act;
+#ifdef __wasm_simd128__
+  if (act.kind == ACT_RELU) {
+    k = kReluKernels[mode][st->op];
+    act.kind = ACT_NONE;
+  }
+#endif
   int64_t idx[kMaxRank] = {};
   int64_t oa = 0, ob = 0;
   for (int64_t done = 0; done < st->numel; done += inner) {
-    if (st->act.kind == ACT_NONE) {
+    if (act.kind == ACT_NONE) {
       k(a + oa, b + ob, y + done, inner);
     } else {
       const int64_t blk = 1024; // a multiple of 4: the SIMD/tail split of each element is the
       for (int64_t i = 0; i < inner; i += blk) { // standalone op's when inner is too
         int64_t n = inner - i < blk ? inner - i : blk;
         k(a + oa + (st->sa[r - 1] ? i : 0), b + ob + (st->sb[r - 1] ? i : 0), y + done + i, n);
-        f32_act_simd128(n, y + done + i, y + done + i, st->act);
+        f32_act_simd128(n, y + done + i, y + done + i, act);
       }
     }
     for (int d = r - 2; d >= 0; d--) {  // advance the outer counter

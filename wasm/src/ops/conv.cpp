@@ -40,6 +40,9 @@ struct ConvState : NodeState {
   std::vector<int> kidx;        // [C] pointwise: input channels that are not constant planes
   std::vector<int> dw_chans;    // [C] depthwise: channels to convolve (the others are constant)
   std::vector<float> zeros;     // [M] the bias of a conv without one, when gated or folding
+  std::vector<float> fold_w;    // pointwise folding: W's columns of the non-constant inputs [M, nk]
+  std::vector<float> fold_x;    // pointwise folding: the non-constant input planes [nk, HW]
+  std::vector<float> fold_v;    // pointwise folding: [C] constant planes' values, 0 elsewhere
 };
 
 // Limits that keep every index computation of the kernels inside int.
@@ -123,12 +126,14 @@ bool prepare_Conv(OpCtx& ctx) {
     s->path = CONV_DEPTHWISE;
     scratch = f32_dwconv_scratch(s->g);
     s->dw_chans.assign(C, 0);
+    ctx.folds_fill_in = true; // constant input channels: f32_dwconv_const_plane from the value
   } else if (kH == 1 && kW == 1 && strides[0] == 1 && strides[1] == 1 && pads[0] == 0 &&
              pads[1] == 0 && Ho == H && Wo == Wd) {
     s->path = CONV_POINTWISE;
     if (group == 1) {
       s->bias_fold.assign(M, 0.0f);
       s->kidx.assign(C, 0);
+      ctx.folds_fill_in = true; // constant input channels: folded into the bias
     }
   } else {
     s->path = CONV_IM2COL;
@@ -153,16 +158,36 @@ static double pointwise_folded(ConvState& s, const ChannelFill& f, int n, const 
   for (int c = 0; c < s.C; c++)
     if (!is_const[c]) s.kidx[nk++] = c;
   const int nconst = s.C - nk;
+  // bias_fold[j] = B[j] + Σ_c W[j, c]·v[c] with v = the plane's value where constant, else 0:
+  // one SIMD dot product per row (no branches).
+  if (s.fold_v.size() < (size_t)s.C) s.fold_v.resize(s.C);
+  for (int c = 0; c < s.C; c++) s.fold_v[c] = is_const[c] ? value[c] : 0.0f;
   for (int t = 0; t < nrows; t++) {
     int j = rows ? rows[t] : t;
-    const float* w = s.w + (ptrdiff_t)j * s.C;
-    float acc = s.b_or_zero[j];
-    for (int c = 0; c < s.C; c++)
-      if (is_const[c]) acc += w[c] * value[c];
-    s.bias_fold[j] = acc;
+    f32_matvec_simd128(1, s.C, s.w + (ptrdiff_t)j * s.C, s.C, s.fold_v.data(), s.b_or_zero + j,
+                       s.bias_fold.data() + j);
   }
-  f32_gemm_kidx_4x8_simd128(nrows, rows, HW, nk, s.kidx.data(), s.w, s.C, x, HW, y, HW,
-                            s.bias_fold.data(), s.act);
+  // Compact the reduction (the non-constant input planes, and those columns of W for the rows
+  // computed), then the dense GEMM kernel: faster than indexing K inside the microkernel
+  // (f32_gemm_kidx_4x8_simd128), and the copies cost 1/nrows of the multiply-adds.
+  if (nk > 0 && nrows > 0) {
+    if (s.fold_x.size() < (size_t)nk * HW) s.fold_x.resize((size_t)s.C * HW);
+    if (s.fold_w.size() < (size_t)s.M * s.C) s.fold_w.resize((size_t)s.M * s.C);
+    float* xc = s.fold_x.data();
+    float* wc = s.fold_w.data();
+    for (int t = 0; t < nk; t++)
+      memcpy(xc + (size_t)t * HW, x + (size_t)s.kidx[t] * HW, sizeof(float) * (size_t)HW);
+    for (int t = 0; t < nrows; t++) {
+      int j = rows ? rows[t] : t;
+      const float* w = s.w + (ptrdiff_t)j * s.C;
+      float* d = wc + (ptrdiff_t)j * nk;
+      for (int i = 0; i < nk; i++) d[i] = w[s.kidx[i]];
+    }
+    f32_gemm_4x8_simd128(nrows, rows, HW, nk, wc, nk, xc, HW, 8, y, HW, s.bias_fold.data(), false, s.act);
+  } else {
+    f32_gemm_kidx_4x8_simd128(nrows, rows, HW, nk, s.kidx.data(), s.w, s.C, x, HW, y, HW,
+                              s.bias_fold.data(), s.act);
+  }
   return (double)nrows * ((double)HW * nk + nconst);
 }
 
@@ -186,7 +211,10 @@ void run_Conv(OpCtx& ctx) {
     const int* kept = nullptr;
     double gate_macs = 0;
     if (gt.kind != GATE_NONE) {
-      nkept = conv_gate_decide(&gt, x, s.C, HW, s.M, s.group, ctx.gate, s.b_or_zero, s.act, &gate_macs);
+      const bool in_fill = fin && fin->active && fin->C == s.C && fin->N == s.N && fin->count[n] > 0;
+      nkept = conv_gate_decide(&gt, x, s.C, HW, s.M, s.group, ctx.gate, s.b_or_zero, s.act, &gate_macs,
+                               in_fill ? fin->is_const.data() + (size_t)n * s.C : nullptr,
+                               in_fill ? fin->value.data() + (size_t)n * s.C : nullptr);
       bool gated = gt.kind == GATE_LEARNED || nkept < s.M;
       if (gated) {
         kept = gt.kept.data();
@@ -200,7 +228,7 @@ void run_Conv(OpCtx& ctx) {
           nconst += c;
         }
         gt.out.count[n] = nconst;
-        f32_fill_skipped_planes(y, s.M, HWo, gt.is_kept.data(), gt.fillv.data());
+        if (!gt.out.skip_writes) f32_fill_skipped_planes(y, s.M, HWo, gt.is_kept.data(), gt.fillv.data());
       } else if (gt.out.count.size() > (size_t)n) {
         gt.out.count[n] = 0;
         for (int j = 0; j < s.M; j++) gt.out.is_const[(size_t)n * s.M + j] = 0;

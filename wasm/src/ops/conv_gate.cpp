@@ -68,8 +68,27 @@ bool conv_gate_prepare(OpCtx& ctx, ConvGate* g, int N, int C, int M, int group) 
   return true;
 }
 
+// Per-channel mean |x| and mean x; constant input planes from their value.
+static void input_means(ConvGate* g, const float* x, int C, int HW, bool want_mean,
+                        const unsigned char* in_const, const float* in_value) {
+  float* mean = want_mean ? g->mean.data() : nullptr;
+  if (!in_const) {
+    f32_channel_means_simd128(x, C, HW, g->mean_abs.data(), mean);
+    return;
+  }
+  for (int c = 0; c < C; c++) {
+    if (in_const[c]) {
+      g->mean_abs[c] = fabsf(in_value[c]);
+      if (mean) mean[c] = in_value[c];
+    } else {
+      f32_channel_means_simd128(x + (ptrdiff_t)c * HW, 1, HW, g->mean_abs.data() + c, mean ? mean + c : nullptr);
+    }
+  }
+}
+
 int conv_gate_decide(ConvGate* g, const float* x, int C, int HW, int M, int group, float knob,
-                     const float* bias, const Act& act, double* gate_macs) {
+                     const float* bias, const Act& act, double* gate_macs,
+                     const unsigned char* in_const, const float* in_value) {
   *gate_macs = 0;
   int skip = (int)floorf(knob * g->sparsity * (float)M);
   if (skip < 0) skip = 0;
@@ -78,7 +97,7 @@ int conv_gate_decide(ConvGate* g, const float* x, int C, int HW, int M, int grou
   if (g->kind == GATE_HEURISTIC) {
     if (skip == 0) return M; // dense, bit-identical to an ungated run
     bool expected = g->fill == GATE_FILL_EXPECTED;
-    f32_channel_means_simd128(x, C, HW, g->mean_abs.data(), expected ? g->mean.data() : nullptr);
+    input_means(g, x, C, HW, expected, in_const, in_value);
     for (int gi = 0; gi < group; gi++)
       f32_matvec_simd128(Mg, Cg, g->p3 + (ptrdiff_t)gi * Mg * Cg, Cg, g->mean_abs.data() + gi * Cg,
                          nullptr, g->score.data() + gi * Mg);
@@ -102,7 +121,7 @@ int conv_gate_decide(ConvGate* g, const float* x, int C, int HW, int M, int grou
     return n;
   }
   // learned (FBS): s = relu(fc_w · GAP(x) + fc_b)
-  f32_channel_means_simd128(x, C, HW, g->mean_abs.data(), g->mean.data());
+  input_means(g, x, C, HW, true, in_const, in_value);
   f32_matvec_simd128(M, C, g->p3, C, g->mean.data(), g->p4, g->score.data());
   *gate_macs += (double)M * C;
   for (int j = 0; j < M; j++) {

@@ -14,6 +14,7 @@ namespace sg {
 struct ChannelFill {
   int N = 0, C = 0;
   bool active = false;                 // set by the producer on every run
+  bool skip_writes = false;            // set by the session: every reader folds, none reads planes
   std::vector<int> count;              // [N] constant channels of sample n
   std::vector<unsigned char> is_const; // [N, C]
   std::vector<float> value;            // [N, C] the plane's value where is_const
@@ -42,8 +43,11 @@ bool conv_gate_prepare(OpCtx& ctx, ConvGate* g, int N, int C, int M, int group);
 // g->kept (increasing) and g->is_kept filled, fill values in g->fillv for skipped channels and,
 // for learned gates, the scale of each channel in g->score. Returns M (and touches nothing
 // else) when the gate is off for this run, i.e. the node runs dense. *gate_macs gets the
-// gate's own multiply-accumulates.
+// gate's own multiply-accumulates. `in_const` / `in_value` (nullable, [C]): input channels that
+// are constant planes of a gated producer and their values; their means are taken from the
+// value without reading the plane (which the producer may have left unwritten).
 int conv_gate_decide(ConvGate* g, const float* x, int C, int HW, int M, int group, float knob,
-                     const float* bias, const Act& act, double* gate_macs);
+                     const float* bias, const Act& act, double* gate_macs,
+                     const unsigned char* in_const = nullptr, const float* in_value = nullptr);
 
 } // namespace sg

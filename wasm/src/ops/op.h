@@ -32,6 +32,10 @@ struct OpCtx {
   // the session links each node's fill_in to the record of the node producing its input 0.
   ChannelFill* fill_out = nullptr;
   const ChannelFill* fill_in = nullptr;
+  // Set by prepare when this node reads input 0's constant planes (fill_in) only through their
+  // values, never the planes themselves (a folding Conv): a producer whose every reader does
+  // so may leave those planes unwritten (ChannelFill::skip_writes).
+  bool folds_fill_in = false;
 
   std::string* error = nullptr;
   std::vector<NodeState*>* owned_states = nullptr;
