@@ -17,7 +17,10 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 # torch (CPU) exports MobileNetV2 from its published weights; pinned to the wheel on disk.
-if ! python3 -c "import sparsegate, onnxruntime, wasmtime, skimage, playwright, torch" 2>/dev/null; then
+# The installed sparsegate must be this checkout's (an editable install of another clone would
+# test that clone's code).
+if ! python3 -c "import sys, sparsegate, onnxruntime, wasmtime, skimage, playwright, torch, matplotlib
+sys.exit(not sparsegate.__file__.startswith('$PWD/'))" 2>/dev/null; then
   echo "setup: installing Python packages"
   python3 -m pip install -q --disable-pip-version-check -e ".[test]" "torch==2.13.0"
 fi
