@@ -131,10 +131,14 @@ function maxAbsDiff(a, b) {
   return d;
 }
 
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** Steady-state latency of several runners on the same seeded input of `dims`, interleaved:
  * each warms up `warmup` times (round robin, so V8's background tier-up happens for all), then
- * `runs` rounds of one timed run each. */
-export async function interleaved(runners, dims, { warmup = 30, runs = 20, seed = 1 } = {}) {
+ * `runs` rounds of one timed run each. `settleMs` pauses before each timed run: a threaded
+ * runtime's workers keep spinning for a while after a run (onnxruntime-web's for ~20 ms),
+ * which would steal the cores from whichever runner goes next. */
+export async function interleaved(runners, dims, { warmup = 30, runs = 20, seed = 1, settleMs = 0 } = {}) {
   const input = seededInput(dims, seed);
   const created = {};
   for (const r of runners) created[r.name] = await r.create(input, dims);
@@ -142,7 +146,12 @@ export async function interleaved(runners, dims, { warmup = 30, runs = 20, seed 
   for (const r of runners) outs[r.name] = await r.run();
   for (let i = 0; i < warmup; i++) for (const r of runners) await r.run();
   const times = Object.fromEntries(runners.map((r) => [r.name, []]));
-  for (let i = 0; i < runs; i++) for (const r of runners) times[r.name].push(await time(() => r.run()));
+  for (let i = 0; i < runs; i++) {
+    for (const r of runners) {
+      if (settleMs > 0) await sleep(settleMs);
+      times[r.name].push(await time(() => r.run()));
+    }
+  }
   const result = { dims, seed, warmup, runs, runtimes: {} };
   for (const r of runners) {
     const stats = r.stats ? r.stats() : null;
@@ -208,7 +217,8 @@ export async function runSuite(config, env) {
   trackWasmMemory();
   const { Session, ort } = env;
   const threads = config.threads ?? 1;
-  const opts = { warmup: config.warmup ?? 30, runs: config.runs ?? 20, seed: config.seed ?? 1 };
+  const opts = { warmup: config.warmup ?? 30, runs: config.runs ?? 20, seed: config.seed ?? 1,
+                 settleMs: config.settle_ms ?? (threads > 1 ? 50 : 0) };
   const out = { threads, settings: opts, models: {}, batches: [], layers: {}, peak: null };
   for (const m of config.models ?? []) {
     const runners = [sparsegateRunner(Session, m.sgm, { threads, label: `sparsegate-${threads}t` })];
