@@ -103,4 +103,45 @@ static inline Shape make_shape(int rank, const int64_t* dims) {
   return s;
 }
 
+// Geometry limit for kernels, strides, pads and spatial sizes: keeps every index product of
+// the conv and pool kernels far inside 64 bits (and their int loops inside 32).
+static const int64_t kMaxGeom = 1 << 24;
+
+// The window attributes every 2-D convolution carries (docs/ir.md: Conv, ConvInt8, SparseConv).
+struct ConvWindow {
+  int64_t strides[2], pads[4], dil[2];
+};
+
+static inline bool attr_conv_window(OpCtx& ctx, ConvWindow* w) {
+  if (!attr_ints_n(ctx, "strides", 2, w->strides) || !attr_ints_n(ctx, "pads", 4, w->pads) ||
+      !attr_ints_n(ctx, "dilations", 2, w->dil))
+    return false;
+  for (int i = 0; i < 2; i++) {
+    if (w->strides[i] < 1 || w->strides[i] > kMaxGeom)
+      return ctx.fail("strides[%d] = %lld, expected 1..%lld", i, (long long)w->strides[i], (long long)kMaxGeom);
+    if (w->dil[i] < 1 || w->dil[i] > kMaxGeom)
+      return ctx.fail("dilations[%d] = %lld, expected 1..%lld", i, (long long)w->dil[i], (long long)kMaxGeom);
+  }
+  for (int i = 0; i < 4; i++)
+    if (w->pads[i] < 0 || w->pads[i] > kMaxGeom)
+      return ctx.fail("pads[%d] = %lld, expected 0..%lld", i, (long long)w->pads[i], (long long)kMaxGeom);
+  return true;
+}
+
+// Checks that output Y is [N, M, Ho, Wo] for a kH×kW kernel over an H×W input (floor, as
+// ONNX's explicit-pads formula); sets Ho, Wo.
+static inline bool check_conv_output(OpCtx& ctx, const ConvWindow& w, const Tensor& Y, int64_t N,
+                                     int64_t M, int64_t H, int64_t W, int64_t kH, int64_t kW,
+                                     int64_t* Ho, int64_t* Wo) {
+  int64_t span_h = w.dil[0] * (kH - 1) + 1, span_w = w.dil[1] * (kW - 1) + 1;
+  int64_t full_h = H + w.pads[0] + w.pads[2], full_w = W + w.pads[1] + w.pads[3];
+  if (full_h < span_h || full_w < span_w)
+    return ctx.fail("kernel extent %lldx%lld (dilated) exceeds padded input %lldx%lld",
+                    (long long)span_h, (long long)span_w, (long long)full_h, (long long)full_w);
+  *Ho = (full_h - span_h) / w.strides[0] + 1;
+  *Wo = (full_w - span_w) / w.strides[1] + 1;
+  int64_t want[4] = {N, M, *Ho, *Wo};
+  return check_shape(ctx, Y, make_shape(4, want));
+}
+
 } // namespace sg

@@ -46,7 +46,6 @@ struct ConvState : NodeState {
 };
 
 // Limits that keep every index computation of the kernels inside int.
-static const int64_t kMaxGeom = 1 << 24;
 
 bool prepare_Conv(OpCtx& ctx) {
   if (!check_arity(ctx, 2, 5, 1)) return false;
@@ -57,19 +56,10 @@ bool prepare_Conv(OpCtx& ctx) {
   if (!check_rank(ctx, X, 4) || !check_rank(ctx, W, 4)) return false;
   if (!check_numel(ctx, X) || !check_numel(ctx, W) || !check_numel(ctx, Y)) return false;
 
-  int64_t strides[2], pads[4], dil[2], group;
-  if (!attr_ints_n(ctx, "strides", 2, strides) || !attr_ints_n(ctx, "pads", 4, pads) ||
-      !attr_ints_n(ctx, "dilations", 2, dil) || !attr_int_in(ctx, "group", 1, kMaxDim, &group))
-    return false;
-  for (int i = 0; i < 2; i++) {
-    if (strides[i] < 1 || strides[i] > kMaxGeom)
-      return ctx.fail("strides[%d] = %lld, expected 1..%lld", i, (long long)strides[i], (long long)kMaxGeom);
-    if (dil[i] < 1 || dil[i] > kMaxGeom)
-      return ctx.fail("dilations[%d] = %lld, expected 1..%lld", i, (long long)dil[i], (long long)kMaxGeom);
-  }
-  for (int i = 0; i < 4; i++)
-    if (pads[i] < 0 || pads[i] > kMaxGeom)
-      return ctx.fail("pads[%d] = %lld, expected 0..%lld", i, (long long)pads[i], (long long)kMaxGeom);
+  ConvWindow win;
+  int64_t group;
+  if (!attr_conv_window(ctx, &win) || !attr_int_in(ctx, "group", 1, kMaxDim, &group)) return false;
+  const int64_t *strides = win.strides, *pads = win.pads, *dil = win.dil;
   Act act;
   if (!attr_activation(ctx, &act)) return false;
 
@@ -84,15 +74,8 @@ bool prepare_Conv(OpCtx& ctx) {
                     W.shape.str().c_str(), (long long)C, (long long)group, (long long)(C / group));
   if (kH < 1 || kW < 1 || kH > kMaxGeom || kW > kMaxGeom || H > kMaxGeom || Wd > kMaxGeom)
     return ctx.fail("kernel %s or input %s out of range", W.shape.str().c_str(), X.shape.str().c_str());
-  // Output size implied by the attributes (floor, as ONNX's explicit-pads formula).
-  int64_t span_h = dil[0] * (kH - 1) + 1, span_w = dil[1] * (kW - 1) + 1;
-  int64_t full_h = H + pads[0] + pads[2], full_w = Wd + pads[1] + pads[3];
-  if (full_h < span_h || full_w < span_w)
-    return ctx.fail("kernel extent %lldx%lld (dilated) exceeds padded input %lldx%lld",
-                    (long long)span_h, (long long)span_w, (long long)full_h, (long long)full_w);
-  int64_t Ho = (full_h - span_h) / strides[0] + 1, Wo = (full_w - span_w) / strides[1] + 1;
-  int64_t want[4] = {N, M, Ho, Wo};
-  if (!check_shape(ctx, Y, make_shape(4, want))) return false;
+  int64_t Ho, Wo;
+  if (!check_conv_output(ctx, win, Y, N, M, H, Wd, kH, kW, &Ho, &Wo)) return false;
 
   ConvState* s = new ConvState();
   ctx.set_state(s); // owned by the session from here, also when prepare fails below
@@ -120,6 +103,7 @@ bool prepare_Conv(OpCtx& ctx) {
   size_t scratch = 0;
   // The depthwise path copies each channel into a padded plane; with huge strides or pads that
   // plane would be far larger than the output, so such (odd) convs take the im2col path.
+  int64_t span_h = dil[0] * (kH - 1) + 1, span_w = dil[1] * (kW - 1) + 1;
   int64_t plane_rows = (Ho - 1) * strides[0] + span_h, plane_cols = (Wo - 1) * strides[1] + span_w + 16;
   bool dw_ok = plane_rows * plane_cols <= ((int64_t)1 << 24);
   if (group == C && M == C && kH <= 64 && dw_ok) {

@@ -22,7 +22,6 @@ struct ConvInt8State : NodeState {
   ~ConvInt8State() { free(w); free(scale); free(bias); }
 };
 
-static const int64_t kMaxGeom = 1 << 24;
 
 bool prepare_ConvInt8(OpCtx& ctx) {
   if (!check_arity(ctx, 3, 4, 1)) return false;
@@ -33,19 +32,10 @@ bool prepare_ConvInt8(OpCtx& ctx) {
   if (!check_f32(ctx, X) || !check_f32(ctx, Y) || !check_int8_constant(ctx, 1, &wq)) return false;
   if (!check_rank(ctx, X, 4) || !check_rank(ctx, W, 4)) return false;
   if (!check_numel(ctx, X) || !check_numel(ctx, W) || !check_numel(ctx, Y)) return false;
-  int64_t strides[2], pads[4], dil[2], group;
-  if (!attr_ints_n(ctx, "strides", 2, strides) || !attr_ints_n(ctx, "pads", 4, pads) ||
-      !attr_ints_n(ctx, "dilations", 2, dil) || !attr_int_in(ctx, "group", 1, kMaxDim, &group))
-    return false;
-  for (int i = 0; i < 2; i++) {
-    if (strides[i] < 1 || strides[i] > kMaxGeom)
-      return ctx.fail("strides[%d] = %lld, expected 1..%lld", i, (long long)strides[i], (long long)kMaxGeom);
-    if (dil[i] < 1 || dil[i] > kMaxGeom)
-      return ctx.fail("dilations[%d] = %lld, expected 1..%lld", i, (long long)dil[i], (long long)kMaxGeom);
-  }
-  for (int i = 0; i < 4; i++)
-    if (pads[i] < 0 || pads[i] > kMaxGeom)
-      return ctx.fail("pads[%d] = %lld, expected 0..%lld", i, (long long)pads[i], (long long)kMaxGeom);
+  ConvWindow win;
+  int64_t group;
+  if (!attr_conv_window(ctx, &win) || !attr_int_in(ctx, "group", 1, kMaxDim, &group)) return false;
+  const int64_t *strides = win.strides, *pads = win.pads, *dil = win.dil;
   Act act;
   QuantParams q;
   float x_scale;
@@ -66,14 +56,8 @@ bool prepare_ConvInt8(OpCtx& ctx) {
   if (K > kI8MaxK)
     return ctx.fail("reduction length C/group·kH·kW = %lld exceeds %d (int32 accumulators could overflow)",
                     (long long)K, kI8MaxK);
-  int64_t span_h = dil[0] * (kH - 1) + 1, span_w = dil[1] * (kW - 1) + 1;
-  int64_t full_h = H + pads[0] + pads[2], full_w = Wd + pads[1] + pads[3];
-  if (full_h < span_h || full_w < span_w)
-    return ctx.fail("kernel extent %lldx%lld (dilated) exceeds padded input %lldx%lld", (long long)span_h,
-                    (long long)span_w, (long long)full_h, (long long)full_w);
-  int64_t Ho = (full_h - span_h) / strides[0] + 1, Wo = (full_w - span_w) / strides[1] + 1;
-  int64_t want[4] = {N, M, Ho, Wo};
-  if (!check_shape(ctx, Y, make_shape(4, want))) return false;
+  int64_t Ho, Wo;
+  if (!check_conv_output(ctx, win, Y, N, M, H, Wd, kH, kW, &Ho, &Wo)) return false;
 
   ConvInt8State* s = new ConvInt8State();
   ctx.set_state(s);

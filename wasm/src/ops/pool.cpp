@@ -13,7 +13,7 @@ struct PoolState : NodeState {
   bool count_include_pad = false;
 };
 
-static const int64_t kMaxGeom = 1 << 24;
+
 
 // Output size along one axis: between floor and ceil rounding, where ceil drops a last window
 // that would start past the input and the leading pad (ONNX and PyTorch rule).

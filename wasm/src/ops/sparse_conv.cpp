@@ -161,7 +161,6 @@ struct SparseConvState : NodeState {
   Act act;
 };
 
-static const int64_t kMaxGeom = 1 << 24;
 
 bool prepare_SparseConv(OpCtx& ctx) {
   if (!check_arity(ctx, 4, 5, 1)) return false;
@@ -170,20 +169,13 @@ bool prepare_SparseConv(OpCtx& ctx) {
   if (!check_f32(ctx, X) || !check_f32(ctx, Y) || !check_rank(ctx, X, 4) ||
       !check_numel(ctx, X) || !check_numel(ctx, Y))
     return false;
-  int64_t strides[2], pads[4], dil[2], ws[4];
-  if (!attr_ints_n(ctx, "strides", 2, strides) || !attr_ints_n(ctx, "pads", 4, pads) ||
-      !attr_ints_n(ctx, "dilations", 2, dil) || !attr_ints_n(ctx, "weight_shape", 4, ws))
-    return false;
-  for (int i = 0; i < 2; i++)
-    if (strides[i] < 1 || strides[i] > kMaxGeom || dil[i] < 1 || dil[i] > kMaxGeom)
-      return ctx.fail("strides %lld and dilations %lld must be in 1..%lld", (long long)strides[i],
-                      (long long)dil[i], (long long)kMaxGeom);
-  for (int i = 0; i < 4; i++) {
-    if (pads[i] < 0 || pads[i] > kMaxGeom)
-      return ctx.fail("pads[%d] = %lld, expected 0..%lld", i, (long long)pads[i], (long long)kMaxGeom);
+  ConvWindow win;
+  int64_t ws[4];
+  if (!attr_conv_window(ctx, &win) || !attr_ints_n(ctx, "weight_shape", 4, ws)) return false;
+  const int64_t *strides = win.strides, *pads = win.pads, *dil = win.dil;
+  for (int i = 0; i < 4; i++)
     if (ws[i] < 1 || ws[i] > kMaxGeom)
       return ctx.fail("weight_shape[%d] = %lld, expected 1..%lld", i, (long long)ws[i], (long long)kMaxGeom);
-  }
   Act act;
   if (!attr_activation(ctx, &act)) return false;
   const int64_t N = X.shape.dims[0], C = X.shape.dims[1], H = X.shape.dims[2], Wd = X.shape.dims[3];
@@ -194,14 +186,8 @@ bool prepare_SparseConv(OpCtx& ctx) {
                     (long long)C, X.name.c_str(), X.shape.str().c_str());
   if (K > kMaxK || H > kMaxGeom || Wd > kMaxGeom)
     return ctx.fail("weight_shape or input %s too large", X.shape.str().c_str());
-  int64_t span_h = dil[0] * (kH - 1) + 1, span_w = dil[1] * (kW - 1) + 1;
-  int64_t full_h = H + pads[0] + pads[2], full_w = Wd + pads[1] + pads[3];
-  if (full_h < span_h || full_w < span_w)
-    return ctx.fail("kernel extent %lldx%lld (dilated) exceeds padded input %lldx%lld",
-                    (long long)span_h, (long long)span_w, (long long)full_h, (long long)full_w);
-  int64_t Ho = (full_h - span_h) / strides[0] + 1, Wo = (full_w - span_w) / strides[1] + 1;
-  int64_t want[4] = {N, M, Ho, Wo};
-  if (!check_shape(ctx, Y, make_shape(4, want))) return false;
+  int64_t Ho, Wo;
+  if (!check_conv_output(ctx, win, Y, N, M, H, Wd, kH, kW, &Ho, &Wo)) return false;
 
   SparseConvState* s = new SparseConvState();
   ctx.set_state(s);
