@@ -13,8 +13,6 @@ struct PoolState : NodeState {
   bool count_include_pad = false;
 };
 
-
-
 // Output size along one axis: between floor and ceil rounding, where ceil drops a last window
 // that would start past the input and the leading pad (ONNX and PyTorch rule).
 static bool pool_out_ok(int64_t in, int64_t k, int64_t s, int64_t d, int64_t p0, int64_t p1,
