@@ -328,3 +328,18 @@ def test_real_model_matches_onnxruntime(name, atol):
     for out, want in zip(sess.get_outputs(), sess.run(None, feeds)):
         scale = max(1.0, float(np.abs(want).max()))  # YOLO box outputs reach ~320
         np.testing.assert_allclose(got[out.name], want, rtol=0, atol=atol * scale, err_msg=out.name)
+
+
+def test_input_shapes_the_model_cannot_take_name_the_failing_node(tmp_path):
+    """A graph that hard-codes its batch (a Reshape to [1, 4]) given batch 2: a clear error
+    naming the node whose shape cannot be inferred, not a KeyError later."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2, 2])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    shape = numpy_helper.from_array(np.array([1, 4], np.int64), "shape")
+    nodes = [helper.make_node("Reshape", ["x", "shape"], ["r"], name="flat"),
+             helper.make_node("Relu", ["r"], ["y"], name="act")]
+    model = helper.make_model(helper.make_graph(nodes, "g", [x], [y], [shape]),
+                              opset_imports=[helper.make_opsetid("", 13)])
+    import_onnx(model, input_shapes={"x": [1, 2, 2]})  # fits
+    with pytest.raises(UnsupportedError, match=r"'flat' \(Reshape\): reshapes \[2, 2, 2\]"):
+        import_onnx(model, input_shapes={"x": [2, 2, 2]})

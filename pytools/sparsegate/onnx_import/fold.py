@@ -91,7 +91,8 @@ def analyze(graph: onnx.GraphProto, inputs: dict, values: dict, opsets: dict[str
     for node in graph.node:
         ins = [i for i in node.input if i]
         if any(i not in an.shapes for i in ins):
-            continue  # an upstream node failed; its problem is already recorded
+            an.nodes.append(node)  # kept, so the importer can trace outputs back to the failure
+            continue
         try:
             if node.op_type in ("Shape", "Size") and node.domain in ("", "ai.onnx"):
                 outs = [_shape_of(node, an)]

@@ -86,7 +86,8 @@ def import_onnx(model_or_path, input_shapes: dict | None = None,
         if any(i not in an.shapes for i in node.input if i):
             continue  # an upstream node failed; its problem is already listed
         if any(o not in an.shapes for o in node.output if o in used):
-            problems.append((node.name, node.op_type, "output shape could not be inferred"))
+            problems.append((node.name, node.op_type, "output shape could not be inferred "
+                             f"(do the input shapes {dict(inputs)} fit what the model hard-codes?)"))
             continue
         try:
             converter(b, node, attributes(node))

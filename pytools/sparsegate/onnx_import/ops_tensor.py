@@ -52,6 +52,10 @@ def reshape_like(b: Builder, node, attrs):
         if len(node.input) > 2 and node.input[2]:
             if bool(b.const(node.input[2], "training_mode")):
                 raise Unsupported("training_mode=True")
+    src, dst = b.shape(node.input[0]), b.shape(node.output[0])
+    if int(np.prod(src)) != int(np.prod(dst)):  # e.g. a hard-coded batch 1 given batch 2
+        raise Unsupported(f"reshapes {list(src)} ({int(np.prod(src))} values) to {list(dst)} "
+                          f"({int(np.prod(dst))} values): do the input shapes fit the model?")
     b.reshape(node.name, node.input[0], b.out(node.output[0]))
 
 
