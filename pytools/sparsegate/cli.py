@@ -145,7 +145,7 @@ def _run_model(sgm: Path, image_arg: str | None, top: int, as_json: bool, gate: 
     else:
         st = sess.stats()
         gated = "" if gate is None else f" of {st['macs_dense'] / 1e6:.1f} M dense at gate {gate:g}"
-        print(f"{sgm.name} on {image_arg} ({ms:.1f} ms in wasm, {st['macs_executed'] / 1e6:.1f} M MACs{gated}):")
+        print(f"{sgm.name} on {image_arg} ({ms:.1f} ms first run in wasm, {st['macs_executed'] / 1e6:.1f} M MACs{gated}):")
         for line in lines:
             print("  " + line)
     return 0
