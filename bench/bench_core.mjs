@@ -3,7 +3,7 @@
 //   { name, async create(), async run() -> Float32Array (first output), release(), memoryBytes() }
 // Everything is timed with performance.now() in the same process or page.
 
-export function rng(seed) { // mulberry32, as bench/node_bench.mjs
+export function rng(seed) { // mulberry32
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

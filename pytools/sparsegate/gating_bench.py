@@ -96,10 +96,8 @@ def _summary(host, runs, gates, times, stats, top_layers) -> dict:
     return out
 
 
-_NODE_SCRIPT = r"""
-import { Session } from %(index)s;
-import { readFileSync } from "node:fs";
-const [path, gatesJson, runs, warmup] = process.argv.slice(1);
+# Shared by the Node scripts below: the session and its seeded inputs.
+_NODE_PRELUDE = r"""
 const gates = JSON.parse(gatesJson);
 const s = await Session.create(readFileSync(path));
 const feeds = {};
@@ -110,7 +108,13 @@ for (const inp of s.inputs) {
   for (let i = 0; i < n; i++) { seed = (seed * 1103515245 + 12345) >>> 0; data[i] = seed / 4294967296; }
   feeds[inp.name] = { data, dims: inp.dims };
 }
-const times = Object.fromEntries(gates.map((g) => [g, []]));
+"""
+
+_NODE_SCRIPT = r"""
+import { Session } from %(index)s;
+import { readFileSync } from "node:fs";
+const [path, gatesJson, runs, warmup] = process.argv.slice(1);
+%(prelude)sconst times = Object.fromEntries(gates.map((g) => [g, []]));
 const stats = {};
 for (let r = 0; r < +warmup + +runs; r++) {
   const order = gates.slice(r %% gates.length).concat(gates.slice(0, r %% gates.length));
@@ -135,7 +139,7 @@ def gate_speed_node(sgm_path, gates=(0, 0.5), runs: int = 20, warmup: int = 30,
     node = node or shutil.which("node")
     if not node:
         raise RuntimeError("node is not installed")
-    script = _NODE_SCRIPT % {"index": json.dumps(WEB_INDEX.as_uri())}
+    script = _NODE_SCRIPT % {"index": json.dumps(WEB_INDEX.as_uri()), "prelude": _NODE_PRELUDE}
     res = subprocess.run([node, "--input-type=module", "-e", script, os.fspath(sgm_path),
                           json.dumps(list(gates)), str(runs), str(warmup)],
                          capture_output=True, text=True, check=True)
@@ -197,17 +201,7 @@ _NODE_PROFILE_SCRIPT = r"""
 import { Session } from %(index)s;
 import { readFileSync } from "node:fs";
 const [path, gatesJson, reps, warmup] = process.argv.slice(1);
-const gates = JSON.parse(gatesJson);
-const s = await Session.create(readFileSync(path));
-const feeds = {};
-for (const inp of s.inputs) {
-  const n = inp.dims.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(n);
-  let seed = 12345;
-  for (let i = 0; i < n; i++) { seed = (seed * 1103515245 + 12345) >>> 0; data[i] = seed / 4294967296; }
-  feeds[inp.name] = { data, dims: inp.dims };
-}
-for (let r = 0; r < +warmup; r++) for (const g of gates) { s.setGate(g); await s.run(feeds); }
+%(prelude)sfor (let r = 0; r < +warmup; r++) for (const g of gates) { s.setGate(g); await s.run(feeds); }
 const nodes = s.stats().layers.length;
 const out = {};
 for (const g of gates) out[g] = { times: Array.from({ length: nodes }, () => []), stats: null };
@@ -237,7 +231,7 @@ def gate_profile_node(sgm_path, gates=(0, 0.5), reps: int = 10, warmup: int = 30
     node = node or shutil.which("node")
     if not node:
         raise RuntimeError("node is not installed")
-    script = _NODE_PROFILE_SCRIPT % {"index": json.dumps(WEB_INDEX.as_uri())}
+    script = _NODE_PROFILE_SCRIPT % {"index": json.dumps(WEB_INDEX.as_uri()), "prelude": _NODE_PRELUDE}
     res = subprocess.run([node, "--input-type=module", "-e", script, os.fspath(sgm_path),
                           json.dumps(list(gates)), str(reps), str(warmup)],
                          capture_output=True, text=True, check=True)

@@ -125,30 +125,14 @@ def _is_hard_swish_gate(node: Node) -> bool:
     return abs(alpha - 1 / 6) < 1e-6 and abs(beta - 0.5) < 1e-6
 
 
+# Ops that take a following activation into their `activation` attribute (docs/ir.md).
+_TAKES_ACTIVATION = ("Conv", "Gemm", "Add", "Sub", "Mul", "Div")
+
+
 def _fuse_activation_once(graph: Graph) -> bool:
     readers_of = graph.consumers()
     for node in graph.nodes:
-        if node.op not in ("Conv", "Gemm") or node.attrs["activation"]:
-            continue
-        act = _sole_reader(graph, node.outputs[0], readers_of)
-        if act is None or act.op not in ACTIVATIONS:
-            continue
-        node.attrs["activation"] = act.op
-        node.attrs["activation_params"] = [float(np.ravel([act.attrs[k]])[0])
-                                           for k in ACTIVATIONS[act.op]]
-        node.outputs = list(act.outputs)
-        graph.nodes.remove(act)
-        return True
-    return False
-
-
-_BINARY = ("Add", "Sub", "Mul", "Div")
-
-
-def _fuse_binary_activation_once(graph: Graph) -> bool:
-    readers_of = graph.consumers()
-    for node in graph.nodes:
-        if node.op not in _BINARY or node.attrs.get("activation"):
+        if node.op not in _TAKES_ACTIVATION or node.attrs.get("activation"):
             continue
         act = _sole_reader(graph, node.outputs[0], readers_of)
         if act is None or act.op not in ACTIVATIONS:
@@ -170,8 +154,6 @@ def fuse(graph: Graph) -> Graph:
     while _gated_product(graph, "HardSigmoid", _is_hard_swish_gate):
         pass
     while _fuse_activation_once(graph):
-        pass
-    while _fuse_binary_activation_once(graph):
         pass
     return graph
 
