@@ -76,8 +76,12 @@ def train_gated(args, torch, out_dir):
                                                                               "name": "fashion_mobilenet"})
     x, y = (torch.from_numpy(a) for a in fashion_mnist.load_inputs("train"))
     xt, yt = (torch.from_numpy(a) for a in fashion_mnist.load_inputs("test"))
-    # Pointwise convs with ≥ 24 outputs (expand, project, head); not the 1-channel stem.
-    layers = [n.name for n in graph.nodes if n.name in gates.gateable(graph, min_in_channels=16)]
+    # The expand convs (a 1×1 conv read by a depthwise conv): a channel they skip is a zero plane,
+    # so the depthwise conv outputs a constant for it and the projection folds that into its bias
+    # — the whole inverted residual shrinks, and the residual stream is left alone.
+    depthwise_inputs = {n.inputs[0] for n in graph.nodes if n.op == "Conv" and int(n.attrs["group"]) > 1}
+    layers = [name for name in gates.gateable(graph, min_in_channels=16)
+              if next(n for n in graph.nodes if n.name == name).outputs[0] in depthwise_inputs]
     cfg = loop.FitConfig(epochs=args.epochs, batch=256, lr=2e-3, flip=True, seed=args.seed,
                          progress=not args.quiet)
     t0 = time.time()

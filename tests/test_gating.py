@@ -277,3 +277,75 @@ def test_gated_model_same_in_chromium(browser):  # noqa: F811
         st = browser.stats(sgm)
         assert st["macsExecuted"] == pytest.approx(py.stats()["macs_executed"])
     browser.release(sgm)
+
+
+def fold_graph(seed=5, n=2):
+    """Learned gates whose zero planes travel: x → 1×1 expand e (learned, 24) → depthwise 3×3 d
+    (pads 1) → 1×1 projection p; and e → MaxPool 2×2 → 3×3 conv k (pads 1) → 3×3 conv v
+    (no pads) reading k's learned gate (nonzero constants are fine without pads). And a
+    heuristic gate's nonzero constants: x → 1×1 h (expected fill) → depthwise 3×3 stride 2
+    hd (pads 1: constant only inside a border ring) → 1×1 hp with ReLU (folds, fixes the ring)."""
+    rng = np.random.default_rng(seed)
+    t = {"x": TensorInfo("x", (n, 8, 10, 12))}
+
+    def const(name, shape, scale=1.0):
+        t[name] = TensorInfo(name, shape, data=(scale * rng.standard_normal(shape)).astype(F32))
+
+    const("we", (24, 8, 1, 1)); const("be", (24,))
+    const("wd", (24, 1, 3, 3)); const("bd", (24,))
+    const("wp", (10, 24, 1, 1)); const("bp", (10,))
+    const("wk", (16, 24, 3, 3)); const("bk", (16,))
+    const("wv", (6, 16, 3, 3)); const("bv", (6,))
+    const("wh", (16, 8, 1, 1)); const("bh", (16,))
+    const("whd", (16, 1, 3, 3)); const("bhd", (16,))
+    const("whp", (8, 16, 1, 1)); const("bhp", (8,))
+    for name, shape in (("ye", (n, 24, 10, 12)), ("yd", (n, 24, 10, 12)), ("yp", (n, 10, 10, 12)),
+                        ("ym", (n, 24, 5, 6)), ("yk", (n, 16, 5, 6)), ("yv", (n, 6, 3, 4)),
+                        ("yh", (n, 16, 10, 12)), ("yhd", (n, 16, 5, 6)), ("yhp", (n, 8, 5, 6))):
+        t[name] = TensorInfo(name, shape)
+    nodes = [_conv("e", "x", "we", "be", "ye", 1, "Relu"), _conv("d", "ye", "wd", "bd", "yd", 3, "Relu", group=24),
+             _conv("p", "yd", "wp", "bp", "yp", 1),
+             Node("MaxPool", "m", ["ye"], ["ym"], dict(kernel_shape=[2, 2], strides=[2, 2], pads=[0] * 4,
+                                                        dilations=[1, 1], ceil_mode=0)),
+             _conv("k", "ym", "wk", "bk", "yk", 3, "Relu"),
+             Node("Conv", "v", ["yk", "wv", "bv"], ["yv"], dict(strides=[1, 1], pads=[0] * 4, dilations=[1, 1],
+                                                                group=1, activation="", activation_params=[])),
+             _conv("h", "x", "wh", "bh", "yh", 1),  # no ReLU: its expected fills are not 0
+             _conv("hd", "yh", "whd", "bhd", "yhd", 3, "Relu", group=16, stride=2),
+             _conv("hp", "yhd", "whp", "bhp", "yhp", 1, "Relu")]
+    g = Graph(nodes, t, ["x"], ["yp", "yv", "yhp"])
+    learned = {"e": (rng.standard_normal((24, 8)).astype(F32), np.full(24, 1.0, F32)),
+               "k": (rng.standard_normal((16, 24)).astype(F32) * 0.1, np.full(16, 0.5, F32))}
+    g = add_gates(g, {"e": 0.5, "k": 0.5}, kind="learned", learned=learned)
+    return add_gates(g, {"h": 0.5}, fill="expected")
+
+
+@pytest.mark.parametrize("knob", [0.0, 0.5, 1.0])
+def test_zero_planes_fold_through_depthwise_maxpool_and_3x3(knob):
+    """A learned gate's zero planes are folded by every reader that can: the depthwise conv
+    (its output there is the constant act(B), which the projection folds), the 3×3 conv behind
+    the MaxPool (zero padding keeps a zero plane zero), the unpadded 3×3 conv reading the next
+    gate, the 1×1 conv behind a padded depthwise conv of nonzero constants (border corrected).
+    Same outputs as the reference; per layer the MACs `macs.executed_macs` predicts."""
+    from sparsegate.macs import executed_macs
+    graph = fold_graph()
+    x = np.random.default_rng(6).standard_normal((2, 8, 10, 12)).astype(F32)
+    want, record = reference(graph, {"x": x}, knob)
+    sess = Session(model_bytes(graph))
+    sess.set_gate(knob)
+    got = sess.run({"x": x})
+    for name in graph.outputs:
+        np.testing.assert_allclose(got[name], want[name], rtol=1e-4, atol=1e-4, err_msg=name)
+    kept = {}
+    for i, (name, m) in enumerate([("e", 24), ("k", 16), ("h", 16)]):  # the reference's order
+        kept[name] = np.zeros((2, m), bool)
+        for n in range(2):
+            kept[name][n, record[2 * i + n]] = True
+    layers = {l["name"]: l for l in sess.stats()["layers"]}
+    # h's expected fills are not 0 (the exact values matter only where they are)
+    predicted = executed_macs(graph, kept, fill={"h": np.ones((2, 16), F32)})
+    for name, layer in layers.items():
+        assert layer["macs_executed"] == pytest.approx(predicted[name].sum()), name
+    if knob == 1.0:  # half of each gated layer's channels skipped: every reader does less
+        for name in ("d", "p", "k", "v", "hd", "hp"):
+            assert layers[name]["macs_executed"] < layers[name]["macs_dense"], name

@@ -144,7 +144,9 @@ static bool plan_memory(sg_session* s) {
 }
 
 // Gating: a node reads the constant-plane record (OpCtx::fill_out) of the node that
-// produces its input 0 as output 0, so it can fold constant channels into its bias.
+// produces its input 0 as output 0, so it can fold constant channels into its bias. A node
+// that passes constant planes through unchanged (passes_fill_in) hands that record on; nodes
+// are in topological order, so a chain of them links in one pass.
 static void link_channel_fills(sg_session* s) {
   const Model& m = *s->model;
   std::vector<int> producer(m.tensors.size(), -1);
@@ -154,6 +156,8 @@ static void link_channel_fills(sg_session* s) {
     const Node& n = m.nodes[k];
     int p = n.inputs.empty() || n.inputs[0] < 0 ? -1 : producer[n.inputs[0]];
     s->ctx[k].fill_in = p >= 0 ? s->ctx[p].fill_out : nullptr;
+    const ChannelFill* in = s->ctx[k].fill_in;
+    if (s->ctx[k].passes_fill_in && in && !in->may_have_interior) s->ctx[k].fill_out = const_cast<ChannelFill*>(in);
   }
   // A gated producer need not write its constant planes when nobody reads them: its output is
   // no graph output and every reader takes it as input 0 only, folding it (folds_fill_in).
@@ -166,7 +170,8 @@ static void link_channel_fills(sg_session* s) {
   }
   for (size_t k = 0; k < m.nodes.size(); k++) {
     ChannelFill* f = s->ctx[k].fill_out;
-    if (f && !m.nodes[k].outputs.empty()) f->skip_writes = !planes_read[m.nodes[k].outputs[0]];
+    if (f && !s->ctx[k].passes_fill_in && !m.nodes[k].outputs.empty())
+      f->skip_writes = !planes_read[m.nodes[k].outputs[0]];
   }
 }
 

@@ -5,10 +5,11 @@ Each returns the trained `GraphModule`; `module.to_graph()` is the IR to write a
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from ..ir import Graph
-from ..macs import node_macs  # noqa: F401 (re-exported for scripts)
+from ..macs import executed_macs, node_macs
 from . import gates as gates_mod
 from .loop import FitConfig, fit
 from .torch_exec import GraphModule
@@ -92,16 +93,14 @@ def static_pruning(graph: Graph, x, y=None, cfg: FitConfig = FitConfig(), keep: 
 
 
 def pruned_macs(graph: Graph, keep: dict[str, int]) -> tuple[int, int]:
-    """(dense MACs, MACs with `keep` output channels per layer computed) — output channels only,
-    as the runtime counts a gated layer (a pruning pass that shrinks the next layer's input
-    saves more)."""
-    dense = executed = 0
+    """(dense MACs, MACs with `keep` output channels per layer computed), counted as the runtime
+    counts a gated layer that always keeps the same channels (`macs.executed_macs`: the layers
+    reading a pruned channel skip it too, as a pruning pass that removes it would)."""
+    kept = {}
     for node in graph.nodes:
-        d = node_macs(graph, node)
-        dense += d
         if node.name in keep:
-            m = graph.tensors[node.inputs[1]].shape[0]
-            d = d * keep[node.name] / m
-        executed += d
-    return dense, int(executed)
-
+            mask = np.zeros((1, graph.tensors[node.inputs[1]].shape[0]), bool)
+            mask[0, :keep[node.name]] = True
+            kept[node.name] = mask
+    dense = sum(node_macs(graph, n) for n in graph.nodes)
+    return dense, int(round(sum(float(v[0]) for v in executed_macs(graph, kept).values())))

@@ -18,7 +18,7 @@ from torch import nn
 
 from ..errors import UnsupportedError
 from ..ir import Graph, Node, TensorInfo
-from ..macs import node_macs
+from ..macs import executed_macs, node_macs
 from .ops import OPS, RunContext, scalar
 
 # Inputs (by op and index) that are weights: these constants become trainable parameters.
@@ -174,22 +174,12 @@ class GraphModule(nn.Module):
 
     def macs(self) -> tuple[int, torch.Tensor]:
         """(dense MACs, executed MACs per sample of the last forward) as the runtime counts
-        them: a gated node executes dense × kept / M plus its gate's mat-vec (M·C)."""
-        dense = 0
-        executed = None
-        for node in self.graph.nodes:
-            d = node_macs(self.graph, node)
-            dense += d
-            rec = self.last_gates.get(node.name)
-            if rec is None:
-                e = torch.tensor(float(d))
-            else:
-                s, mask = rec
-                m = mask.shape[1]
-                gate_cost = int(np.prod(self.graph.tensors[node.inputs[3]].shape))
-                e = d * mask.detach().sum(1) / m + gate_cost
-            executed = e if executed is None else executed + e
-        return dense, executed
+        them (`macs.executed_macs`: gated layers, their gates, and the folding of skipped
+        channels by the layers that read them)."""
+        kept = {name: mask.detach().bool().numpy() for name, (_, mask) in self.last_gates.items()}
+        per_node = executed_macs(self.graph, kept)
+        dense = sum(node_macs(self.graph, n) for n in self.graph.nodes)
+        return dense, torch.from_numpy(sum(per_node.values()))
 
 
 def _copy_graph(graph: Graph) -> Graph:

@@ -11,9 +11,12 @@
 //
 // Gating (docs/ir.md, "Gated Conv and Gemm"; conv_gate.cpp decides): per sample, only the kept
 // output channels are computed (GEMM rows, depthwise channels); skipped ones are written as
-// constant planes (learned gates: 0, and kept channels scaled by their gate value). A 1×1 conv
-// whose input has constant planes from a gated producer folds them into its bias and reduces
-// over the other input channels only (f32_gemm_kidx_4x8_simd128): savings compound.
+// constant planes (learned gates: 0, and kept channels scaled by their gate value). A group-1
+// conv whose input has constant planes from a gated producer (directly or through MaxPool)
+// folds them into its bias and reduces over the other input channels only: any plane when the
+// conv has no pads, zero planes always (zero padding keeps them zero). A depthwise conv
+// computes a constant input channel without convolving it; with a zero plane or no pads its
+// output is a constant plane too, which it records for its own readers: savings compound.
 #include <string.h>
 #include "compute_attrs.h"
 #include "../kernels/conv_f32.h"
@@ -36,13 +39,23 @@ struct ConvState : NodeState {
   const float* b = nullptr; // null when absent
   const float* b_or_zero = nullptr;
   ConvGate gate;
-  std::vector<float> bias_fold; // [M] pointwise: bias plus folded constant input planes
-  std::vector<int> kidx;        // [C] pointwise: input channels that are not constant planes
+  // Folding constant input planes (group 1, not depthwise):
+  bool no_pads = false;          // every window inside the input: a constant plane stays constant
+  bool folds = false;
+  std::vector<float> bias_fold; // [M] bias plus folded constant input planes
+  std::vector<int> kidx;        // [C] input channels reduced over (not folded)
+  std::vector<float> wsum;      // [M, C] Σ over the kernel window of W[j, c] (kernels > 1×1)
+  std::vector<float> fold_w;    // W's rows computed, compacted to the kept input channels [M, nk·kH·kW]
+  std::vector<float> fold_x;    // the input planes reduced over [nk, HW]
+  std::vector<float> fold_v;    // [C] folded planes' values, 0 elsewhere
+  // 1×1 folding of PLANE_INTERIOR planes: the ring outside the rectangle is corrected by
+  // ring_w [M, nr] · (x − value)[nr, ring pixels] (ring_d), computed into ring_t [M, ring].
+  std::vector<int> ridx, ring_pix;
+  int ring_key[4] = {-1, -1, -1, -1};
+  std::vector<float> ring_w, ring_d, ring_t;
   std::vector<int> dw_chans;    // [C] depthwise: channels to convolve (the others are constant)
+  ChannelFill dw_out;           // ungated depthwise: its constant output planes this run
   std::vector<float> zeros;     // [M] the bias of a conv without one, when gated or folding
-  std::vector<float> fold_w;    // pointwise folding: W's columns of the non-constant inputs [M, nk]
-  std::vector<float> fold_x;    // pointwise folding: the non-constant input planes [nk, HW]
-  std::vector<float> fold_v;    // pointwise folding: [C] constant planes' values, 0 elsewhere
 };
 
 // Limits that keep every index computation of the kernels inside int.
@@ -106,19 +119,38 @@ bool prepare_Conv(OpCtx& ctx) {
   int64_t span_h = dil[0] * (kH - 1) + 1, span_w = dil[1] * (kW - 1) + 1;
   int64_t plane_rows = (Ho - 1) * strides[0] + span_h, plane_cols = (Wo - 1) * strides[1] + span_w + 16;
   bool dw_ok = plane_rows * plane_cols <= ((int64_t)1 << 24);
+  const bool no_pads = pads[0] == 0 && pads[1] == 0 && pads[2] == 0 && pads[3] == 0;
+  s->no_pads = no_pads;
   if (group == C && M == C && kH <= 64 && dw_ok) {
     s->path = CONV_DEPTHWISE;
     scratch = f32_dwconv_scratch(s->g);
     s->dw_chans.assign(C, 0);
     ctx.folds_fill_in = true; // constant input channels: f32_dwconv_const_plane from the value
-  } else if (kH == 1 && kW == 1 && strides[0] == 1 && strides[1] == 1 && pads[0] == 0 &&
-             pads[1] == 0 && Ho == H && Wo == Wd) {
-    s->path = CONV_POINTWISE;
-    if (group == 1) {
-      s->bias_fold.assign(M, 0.0f);
-      s->kidx.assign(C, 0);
-      ctx.folds_fill_in = true; // constant input channels: folded into the bias
+    if (s->gate.kind == GATE_NONE) {
+      ChannelFill& f = s->dw_out;
+      f.N = (int)N, f.C = (int)C;
+      f.count.assign(N, 0);
+      f.is_const.assign((size_t)N * C, 0);
+      f.value.assign((size_t)N * C, 0.0f);
+      // The outputs whose window lies inside the input: there a constant input plane v gives
+      // act(B + v·Σ taps) (the interior rectangle of a PLANE_INTERIOR record).
+      f.H = (int)Ho, f.W = (int)Wo;
+      f.y0 = f.y1 = f.x0 = f.x1 = 0;
+      for (int64_t o = 0; o < Ho; o++)
+        if (o * strides[0] - pads[0] >= 0 && o * strides[0] - pads[0] + (kH - 1) * dil[0] < H) {
+          if (f.y1 == f.y0) f.y0 = (int)o;
+          f.y1 = (int)o + 1;
+        }
+      for (int64_t o = 0; o < Wo; o++)
+        if (o * strides[1] - pads[1] >= 0 && o * strides[1] - pads[1] + (kW - 1) * dil[1] < Wd) {
+          if (f.x1 == f.x0) f.x0 = (int)o;
+          f.x1 = (int)o + 1;
+        }
+      f.may_have_interior = !no_pads && f.y1 > f.y0 && f.x1 > f.x0;
+      ctx.fill_out = &f;
     }
+  } else if (kH == 1 && kW == 1 && strides[0] == 1 && strides[1] == 1 && no_pads && Ho == H && Wo == Wd) {
+    s->path = CONV_POINTWISE;
   } else {
     s->path = CONV_IM2COL;
     // ~1 MiB of im2col per tile, whole 8-column blocks, at least 8 columns.
@@ -128,51 +160,118 @@ bool prepare_Conv(OpCtx& ctx) {
     s->tile = (int)tile;
     scratch = (size_t)(K * ((tile + 7) & ~(int64_t)7)); // whole 8-column panels
   }
+  if (group == 1 && s->path != CONV_DEPTHWISE) {
+    s->folds = true;
+    s->bias_fold.assign(M, 0.0f);
+    s->kidx.assign(C, 0);
+    ctx.folds_fill_in = no_pads; // else a nonzero constant plane is convolved as it is
+    if (kH * kW > 1) {
+      s->wsum.assign((size_t)M * C, 0.0f);
+      for (int64_t j = 0; j < M * C; j++)
+        for (int64_t t = 0; t < kH * kW; t++) s->wsum[j] += s->w[j * kH * kW + t];
+    }
+  }
   if (!scratch_reserve(scratch)) return ctx.fail("out of memory for %zu floats of scratch", scratch);
   return true;
 }
 
-// The 1×1 conv of one sample whose input x has constant planes (from a gated producer):
-// y = act(W·x + B) with the constant channels folded into the bias. Returns the MACs done.
-static double pointwise_folded(ConvState& s, const ChannelFill& f, int n, const float* x,
-                               float* y, int HW, int nrows, const int* rows) {
+// The pixels of an H×W plane outside [y0, y1) × [x0, x1), cached per rectangle.
+static const std::vector<int>& ring_pixels(ConvState& s, const ChannelFill& f) {
+  const int key[4] = {f.y0, f.y1, f.x0, f.x1};
+  if (memcmp(key, s.ring_key, sizeof key) != 0) {
+    s.ring_pix.clear();
+    for (int y = 0; y < f.H; y++)
+      for (int x = 0; x < f.W; x++)
+        if (y < f.y0 || y >= f.y1 || x < f.x0 || x >= f.x1) s.ring_pix.push_back(y * f.W + x);
+    memcpy(s.ring_key, key, sizeof key);
+  }
+  return s.ring_pix;
+}
+
+// One sample of a group-1 conv whose input x has constant planes (from a gated producer):
+// y = act(W * x + B) with the foldable constant channels added to the bias as value·Σ window
+// of W, and the reduction over the other channels only. A PLANE_CONST plane folds when the
+// conv has no pads or the plane is 0 (zero padding keeps it 0); a PLANE_INTERIOR plane folds
+// into a 1×1 conv, which then adds W·(x − value) on the ring outside the rectangle before the
+// activation. Returns the MACs done, or -1 when no channel folds (the caller runs dense).
+static double conv_folded(ConvState& s, const ChannelFill& f, int n, const float* x, float* y,
+                          int nrows, const int* rows) {
+  const Conv2dGeom& g = s.g;
+  const int HW = g.H * g.W, HWo = g.Ho * g.Wo, kk = g.kH * g.kW;
   const unsigned char* is_const = f.is_const.data() + (size_t)n * s.C;
   const float* value = f.value.data() + (size_t)n * s.C;
-  int nk = 0;
-  for (int c = 0; c < s.C; c++)
-    if (!is_const[c]) s.kidx[nk++] = c;
-  const int nconst = s.C - nk;
-  // bias_fold[j] = B[j] + Σ_c W[j, c]·v[c] with v = the plane's value where constant, else 0:
-  // one SIMD dot product per row (no branches).
+  const bool pointwise = s.path == CONV_POINTWISE && f.H == g.H && f.W == g.W;
   if (s.fold_v.size() < (size_t)s.C) s.fold_v.resize(s.C);
-  for (int c = 0; c < s.C; c++) s.fold_v[c] = is_const[c] ? value[c] : 0.0f;
+  if (s.ridx.size() < (size_t)s.C) s.ridx.resize(s.C);
+  int nk = 0, nr = 0;
+  for (int c = 0; c < s.C; c++) {
+    bool fold = (is_const[c] == PLANE_CONST && (s.no_pads || value[c] == 0.0f)) ||
+                (is_const[c] == PLANE_INTERIOR && pointwise);
+    s.fold_v[c] = fold ? value[c] : 0.0f;
+    if (!fold) s.kidx[nk++] = c;
+    else if (is_const[c] == PLANE_INTERIOR) s.ridx[nr++] = c;
+  }
+  const int nfold = s.C - nk;
+  if (nfold == 0) return -1;
+  // bias_fold[j] = B[j] + Σ_c wsum[j, c]·v[c]: one SIMD dot product per row (no branches).
+  const float* wsum = kk == 1 ? s.w : s.wsum.data();
   for (int t = 0; t < nrows; t++) {
     int j = rows ? rows[t] : t;
-    f32_matvec_simd128(1, s.C, s.w + (ptrdiff_t)j * s.C, s.C, s.fold_v.data(), s.b_or_zero + j,
+    f32_matvec_simd128(1, s.C, wsum + (ptrdiff_t)j * s.C, s.C, s.fold_v.data(), s.b_or_zero + j,
                        s.bias_fold.data() + j);
   }
-  // Compact the reduction (the non-constant input planes, and those columns of W for the rows
-  // computed), then the dense GEMM kernel: faster than indexing K inside the microkernel
-  // (f32_gemm_kidx_4x8_simd128), and the copies cost 1/nrows of the multiply-adds.
-  if (nk > 0 && nrows > 0) {
-    if (s.fold_x.size() < (size_t)nk * HW) s.fold_x.resize((size_t)s.C * HW);
-    if (s.fold_w.size() < (size_t)s.M * s.C) s.fold_w.resize((size_t)s.M * s.C);
-    float* xc = s.fold_x.data();
-    float* wc = s.fold_w.data();
-    for (int t = 0; t < nk; t++)
-      memcpy(xc + (size_t)t * HW, x + (size_t)s.kidx[t] * HW, sizeof(float) * (size_t)HW);
-    for (int t = 0; t < nrows; t++) {
-      int j = rows ? rows[t] : t;
-      const float* w = s.w + (ptrdiff_t)j * s.C;
-      float* d = wc + (ptrdiff_t)j * nk;
+  // Compact the reduction (the planes reduced over, and those channels of W's computed rows),
+  // then the dense kernels: the copies cost 1/nrows of the multiply-adds.
+  if (s.fold_x.size() < (size_t)nk * HW) s.fold_x.resize((size_t)s.C * HW);
+  if (s.fold_w.size() < (size_t)s.M * s.C * kk) s.fold_w.resize((size_t)s.M * s.C * kk);
+  float* xc = s.fold_x.data();
+  float* wc = s.fold_w.data();
+  const int K = nk * kk;
+  for (int t = 0; t < nk; t++)
+    memcpy(xc + (size_t)t * HW, x + (size_t)s.kidx[t] * HW, sizeof(float) * (size_t)HW);
+  for (int t = 0; t < nrows; t++) {
+    int j = rows ? rows[t] : t;
+    const float* w = s.w + (ptrdiff_t)j * s.C * kk;
+    float* d = wc + (ptrdiff_t)j * K;
+    if (kk == 1) // (a memcpy call per float would cost more than the GEMM at small spatial sizes)
       for (int i = 0; i < nk; i++) d[i] = w[s.kidx[i]];
-    }
-    f32_gemm_4x8_simd128(nrows, rows, HW, nk, wc, nk, xc, HW, 8, y, HW, s.bias_fold.data(), false, s.act);
-  } else {
-    f32_gemm_kidx_4x8_simd128(nrows, rows, HW, nk, s.kidx.data(), s.w, s.C, x, HW, y, HW,
-                              s.bias_fold.data(), s.act);
+    else
+      for (int i = 0; i < nk; i++) memcpy(d + (size_t)i * kk, w + (size_t)s.kidx[i] * kk, sizeof(float) * kk);
   }
-  return (double)nrows * ((double)HW * nk + nconst);
+  const Act none;
+  const Act& act = nr > 0 ? none : s.act; // with a ring to correct, the activation comes last
+  if (s.path == CONV_POINTWISE || nk == 0)
+    // nk == 0: every output is act(bias_fold), which the GEMM writes with an empty reduction.
+    f32_gemm_4x8_simd128(nrows, rows, HWo, K, wc, K, xc, HWo, 8, y, HWo, s.bias_fold.data(), false, act);
+  else
+    f32_conv_im2col_gemm(xc, nk, g, nrows, rows, wc, K, s.bias_fold.data(), act, y, s.tile);
+  double macs = (double)nrows * ((double)HWo * K + nfold);
+  if (nr == 0) return macs;
+  const std::vector<int>& ring = ring_pixels(s, f);
+  const int nring = (int)ring.size();
+  s.ring_d.resize((size_t)nr * nring);
+  s.ring_w.resize((size_t)s.M * nr);
+  s.ring_t.resize((size_t)s.M * nring);
+  for (int t = 0; t < nr; t++) {
+    const float* xp = x + (size_t)s.ridx[t] * HW;
+    const float v = value[s.ridx[t]];
+    float* d = s.ring_d.data() + (size_t)t * nring;
+    for (int p = 0; p < nring; p++) d[p] = xp[ring[p]] - v;
+  }
+  for (int t = 0; t < nrows; t++) {
+    int j = rows ? rows[t] : t;
+    for (int i = 0; i < nr; i++) s.ring_w[(size_t)j * nr + i] = s.w[(size_t)j * s.C + s.ridx[i]];
+  }
+  f32_gemm_4x8_simd128(nrows, rows, nring, nr, s.ring_w.data(), nr, s.ring_d.data(), nring, 8,
+                       s.ring_t.data(), nring, s.zeros.data(), false, none);
+  for (int t = 0; t < nrows; t++) {
+    int j = rows ? rows[t] : t;
+    float* yr = y + (size_t)j * HWo;
+    const float* tr = s.ring_t.data() + (size_t)j * nring;
+    for (int p = 0; p < nring; p++) yr[ring[p]] += tr[p];
+    if (s.act.kind != ACT_NONE) f32_act_simd128(HWo, yr, yr, s.act);
+  }
+  return macs + (double)nrows * nr * nring;
 }
 
 void run_Conv(OpCtx& ctx) {
@@ -182,7 +281,9 @@ void run_Conv(OpCtx& ctx) {
   const int HW = g.H * g.W, HWo = g.Ho * g.Wo;
   const double macs_sample = s.N > 0 ? ctx.macs / s.N : 0;
   const ChannelFill* fin = ctx.fill_in;
-  const bool can_fold = fin && fin->active && !s.kidx.empty() && fin->C == s.C && fin->N == s.N;
+  const bool can_fold = fin && fin->active && s.folds && fin->C == s.C && fin->N == s.N;
+  ChannelFill* dw_out = ctx.fill_out == &s.dw_out ? &s.dw_out : nullptr;
+  if (dw_out) dw_out->active = false;
   ConvGate& gt = s.gate;
   if (gt.kind != GATE_NONE) gt.out.active = false;
   double executed = 0;
@@ -222,6 +323,10 @@ void run_Conv(OpCtx& ctx) {
     if (s.path == CONV_DEPTHWISE) {
       // Input channels that are constant planes (from a gated producer) need no convolution.
       const bool dw_fold = fin && fin->active && fin->C == s.C && fin->N == s.N && fin->count[n] > 0;
+      if (dw_out) {
+        dw_out->count[n] = 0;
+        memset(dw_out->is_const.data() + (size_t)n * s.C, 0, (size_t)s.C);
+      }
       if (!dw_fold) {
         f32_dwconv_channels_simd128(x, s.w, s.b, nkept, kept, g, s.act, y);
       } else {
@@ -229,21 +334,30 @@ void run_Conv(OpCtx& ctx) {
         int nconv = 0, nfold = 0;
         for (int t = 0; t < nkept; t++) {
           int c = kept ? kept[t] : t;
-          if (!is_const[c]) {
+          if (is_const[c] != PLANE_CONST) {
             s.dw_chans[nconv++] = c;
             continue;
           }
-          f32_dwconv_const_plane(fin->value[(size_t)n * s.C + c], s.w + (ptrdiff_t)c * g.kH * g.kW,
-                                 s.b ? s.b[c] : 0.0f, g, s.act, y + (ptrdiff_t)c * HWo);
+          const float v = fin->value[(size_t)n * s.C + c];
+          float* yc = y + (ptrdiff_t)c * HWo;
+          f32_dwconv_const_plane(v, s.w + (ptrdiff_t)c * g.kH * g.kW, s.b ? s.b[c] : 0.0f, g, s.act, yc);
           nfold++;
+          // A zero plane (or any plane without pads) gives a constant plane: act(B + v·Σ taps);
+          // any other, that constant inside the rectangle where every tap lands in the input.
+          if (dw_out && HWo > 0 && (v == 0.0f || s.no_pads || dw_out->may_have_interior)) {
+            const bool whole = v == 0.0f || s.no_pads;
+            dw_out->is_const[(size_t)n * s.C + c] = whole ? PLANE_CONST : PLANE_INTERIOR;
+            dw_out->value[(size_t)n * s.C + c] = whole ? yc[0] : yc[dw_out->y0 * g.Wo + dw_out->x0];
+            dw_out->count[n]++;
+            dw_out->active = true;
+          }
         }
         f32_dwconv_channels_simd128(x, s.w, s.b, nconv, s.dw_chans.data(), g, s.act, y);
         executed -= (macs_sample / (s.M > 0 ? s.M : 1)) * nfold;
         changed = true;
       }
-    } else if (can_fold && fin->count[n] > 0) {
-      // 1×1, group 1: fold the producer's constant planes into the bias.
-      double done = pointwise_folded(s, *fin, n, x, y, HWo, nkept, kept);
+    } else if (double done = can_fold && fin->count[n] > 0 ? conv_folded(s, *fin, n, x, y, nkept, kept) : -1;
+               done >= 0) {
       executed += done - macs_sample * nkept / (s.M > 0 ? s.M : 1);
       changed = true;
     } else {

@@ -77,7 +77,7 @@ static void input_means(ConvGate* g, const float* x, int C, int HW, bool want_me
     return;
   }
   for (int c = 0; c < C; c++) {
-    if (in_const[c]) {
+    if (in_const[c] == PLANE_CONST) {
       g->mean_abs[c] = fabsf(in_value[c]);
       if (mean) mean[c] = in_value[c];
     } else {

@@ -9,14 +9,23 @@
 
 namespace sg {
 
-// The constant planes a gated node wrote into its output in the current run, per sample.
-// Owned by the producer's state; readers get a pointer through OpCtx::fill_in.
+// is_const of a channel: PLANE_CONST, the whole plane holds `value`; PLANE_INTERIOR, only the
+// rectangle [y0, y1) × [x0, x1) does (a depthwise conv with pads reading a constant plane:
+// its border ring sums fewer taps). Only a 1×1 reader folds an interior plane (correcting the
+// ring); every other reader treats it as an ordinary plane.
+enum PlaneKind { PLANE_VARIES = 0, PLANE_CONST = 1, PLANE_INTERIOR = 2 };
+
+// The constant planes a gated node (or a depthwise conv reading one) wrote into its output in
+// the current run, per sample. Owned by the producer's state; readers get a pointer through
+// OpCtx::fill_in.
 struct ChannelFill {
   int N = 0, C = 0;
   bool active = false;                 // set by the producer on every run
   bool skip_writes = false;            // set by the session: every reader folds, none reads planes
-  std::vector<int> count;              // [N] constant channels of sample n
-  std::vector<unsigned char> is_const; // [N, C]
+  bool may_have_interior = false;      // set by the producer in prepare
+  int H = 0, W = 0, y0 = 0, y1 = 0, x0 = 0, x1 = 0; // plane, and the rectangle of PLANE_INTERIOR
+  std::vector<int> count;              // [N] constant channels of sample n (either kind)
+  std::vector<unsigned char> is_const; // [N, C] a PlaneKind
   std::vector<float> value;            // [N, C] the plane's value where is_const
 };
 

@@ -36,6 +36,9 @@ struct OpCtx {
   // values, never the planes themselves (a folding Conv): a producer whose every reader does
   // so may leave those planes unwritten (ChannelFill::skip_writes).
   bool folds_fill_in = false;
+  // Set by prepare when output 0 holds input 0's constant planes unchanged (MaxPool): the
+  // session hands the producer's record (fill_in) on to this node's readers as its fill_out.
+  bool passes_fill_in = false;
 
   std::string* error = nullptr;
   std::vector<NodeState*>* owned_states = nullptr;

@@ -69,6 +69,8 @@ static bool prepare_pool2d(OpCtx& ctx, bool is_max) {
   s->planes = (int)(xd[0] * xd[1]);
   s->pB = (int)pads[2], s->pR = (int)pads[3];
   s->count_include_pad = cip != 0;
+  // Every window then holds an input element, so a constant input plane stays that constant.
+  ctx.passes_fill_in = is_max && pads[0] < k[0] && pads[1] < k[1] && pads[2] < k[0] && pads[3] < k[1];
   return true;
 }
 
