@@ -193,11 +193,39 @@ def test_gated_conv_refused_with_clear_messages():
 
 
 def test_gateable_layers_skip_first_and_depthwise():
-    g = chain_graph()
-    assert gateable_convs(g) == ["c2", "c4"]
-    assert gateable_convs(g, include_first=True, include_depthwise=True) == ["c1", "c2", "c3", "c4"]
-    assert gateable_convs(g, pointwise_only=True) == ["c2", "c4"]
+    g = chain_graph()  # every conv's output is a graph output here
+    assert gateable_convs(g, include_outputs=True) == ["c2", "c4"]
+    assert gateable_convs(g, include_first=True, include_depthwise=True,
+                          include_outputs=True) == ["c1", "c2", "c3", "c4"]
+    assert gateable_convs(g, pointwise_only=True, include_outputs=True) == ["c2", "c4"]
     assert 0 < skipped_fraction(g, {"c2": 0.5}) < 0.5
+
+
+def test_gateable_layers_skip_output_convs():
+    """A conv whose output reaches a graph output through no other layer (Concat, Reshape,
+    Split, Sigmoid; a conv too narrow to gate, like YOLOv8's DFL 16 → 1) holds the model's
+    outputs (YOLOv8n's box and class logits): not gated by default."""
+    g = chain_graph()
+    t = dict(g.tensors)
+    t["yc"] = TensorInfo("yc", (2, 22, 9, 11))
+    t["shape"] = TensorInfo("shape", (3,), np.dtype("int64"), np.array([2, 22, 99]))
+    t["yr"] = TensorInfo("yr", (2, 22, 99))
+    t["ya"], t["yb"] = TensorInfo("ya", (2, 12, 99)), TensorInfo("yb", (2, 10, 99))
+    t["out"] = TensorInfo("out", (2, 10, 99))
+    # head: c3 (depthwise, reads c2) and c4 → Concat → Reshape → Split → Sigmoid(second part) → out
+    head = [Node("Concat", "cat", ["y3", "y4"], ["yc"], dict(axis=1)),
+            Node("Reshape", "rs", ["yc", "shape"], ["yr"], {}),
+            Node("Split", "sp", ["yr"], ["ya", "yb"], dict(axis=1, split=[12, 10])),
+            Node("Sigmoid", "sig", ["yb"], ["out"], {})]
+    g = Graph(g.nodes + head, t, ["x"], ["out"])
+    assert gateable_convs(g) == ["c2"]  # c4 feeds the output; c2 is read by the layer c3
+    assert gateable_convs(g, include_outputs=True) == ["c2", "c4"]
+    assert gateable_convs(g, include_depthwise=True) == ["c2"]  # c3 feeds the output too
+    # A narrow conv (1 output channel) between c2 and an output does not shield c2.
+    t["w5"] = TensorInfo("w5", (1, 12, 1, 1), data=np.ones((1, 12, 1, 1), F32))
+    t["y5"] = TensorInfo("y5", (2, 1, 9, 11))
+    g = Graph(g.nodes + [_conv("c5", "y2", "w5", "", "y5", 1)], t, ["x"], ["out", "y5"])
+    assert gateable_convs(g) == []
 
 
 def test_calibration_respects_budget_on_fashion_cnn_sample():

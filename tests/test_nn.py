@@ -10,6 +10,7 @@ torch = pytest.importorskip("torch")
 
 import sparsegate as sg  # noqa: E402
 from sparsegate.errors import SparsegateError  # noqa: E402
+from sparsegate.format import model_bytes  # noqa: E402
 from sparsegate.reference import run_graph  # noqa: E402
 from sparsegate.reference.nn import gate_knob  # noqa: E402
 from sparsegate.runtime import Session  # noqa: E402
@@ -81,7 +82,11 @@ def test_export_round_trip_same_outputs_and_kept_channels(tmp_path):
     assert skipped_any  # the threshold made some inputs cheaper than the cap
 
 
-def test_dynamic_linear_runs_in_the_torch_executor():
+def test_dynamic_linear_runs_everywhere():
+    """DynamicSparseLinear → gated Gemm: same outputs and kept columns in torch, the torch
+    executor, the numpy reference and the wasm runtime; the runtime's MAC count is
+    `macs.executed_macs`'s."""
+    from sparsegate.macs import executed_macs
     net = _net(1, linear_gate=True)
     x = torch.randn(4, 3, 16, 16)
     graph = sg.export(net, x[:1])
@@ -89,8 +94,24 @@ def test_dynamic_linear_runs_in_the_torch_executor():
     assert len(gemm) == 1 and gemm[0].attrs["activation"] == "Relu"
     executor = GraphModule(graph).eval()
     with torch.no_grad():
-        np.testing.assert_allclose(executor(x).numpy(), net(x).numpy(), rtol=1e-4, atol=1e-5)
+        want = net(x).numpy()
+        np.testing.assert_allclose(executor(x).numpy(), want, rtol=1e-4, atol=1e-5)
         assert torch.equal(executor.last_gates[gemm[0].name][1], net.fc.last_gate[1])
+    kept = {name: mask.numpy().astype(bool) for name, (_, mask) in executor.last_gates.items()}
+    sess = sg.Session(model_bytes(graph))
+    for i in range(len(x)):
+        xi = x[i:i + 1].numpy()
+        record = []
+        with gate_knob(1.0, record):
+            ref = list(run_graph(graph, {"input": xi}).values())[0]
+        np.testing.assert_allclose(ref, want[i:i + 1], rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(list(sess.run({"input": xi}).values())[0], want[i:i + 1], rtol=1e-4, atol=1e-5)
+        assert list(record[-1]) == list(np.flatnonzero(kept[gemm[0].name][i]))
+        assert kept[gemm[0].name][i].sum() <= 20 - 5  # the budget: floor(0.25·20) skipped
+        layers = {l["name"]: l["macs_executed"] for l in sess.stats()["layers"]}
+        predicted = executed_macs(graph, {k: v[i:i + 1] for k, v in kept.items()})
+        for name, macs in layers.items():
+            assert macs == pytest.approx(float(predicted[name][0])), name
 
 
 def test_gates_train_and_penalty_lowers_gate_values():

@@ -76,6 +76,11 @@ def executed_macs(graph: Graph, kept: dict[str, np.ndarray],
             k, pads = _ints(node.attrs["kernel_shape"]), _ints(node.attrs["pads"])
             if all(p < k[i % 2] for i, p in enumerate(pads)):
                 const[node.outputs[0]] = rec
+        if node.op == "Gemm" and node.name in kept:  # learned gate: kept columns + the gate's N·K
+            k = graph.tensors[node.inputs[3]].shape[1]
+            n_out = kept[node.name].shape[1]
+            out[node.name] = n_out * k + dense * kept[node.name].sum(1) / n_out
+            continue
         if node.op != "Conv":
             out[node.name] = e
             continue

@@ -52,17 +52,41 @@ def _conv_kind(graph: Graph, node) -> str:
     return "pointwise" if (kh, kw) == (1, 1) else "general"
 
 
+# Ops with weights of their own: a graph output that depends on a conv only through other ops
+# (reshapes, concatenations, splits, activations, pools, decode arithmetic) shows that conv's
+# output channels directly.
+_LAYER_OPS = ("Conv", "ConvInt8", "Gemm", "GemmInt8", "MatMul")
+
+
+def output_convs(graph: Graph, min_channels: int = 4) -> list[str]:
+    """Conv nodes whose output reaches a graph output through no other layer: the detection
+    head's box and class convs of YOLOv8n (through Concat, Reshape, Split, Sigmoid, and, for the
+    boxes, the DFL softmax and its fixed 16 → 1 conv). A conv with fewer than `min_channels`
+    output channels (never gated) does not count as a layer here."""
+    near = set(graph.outputs)  # tensors a graph output depends on through no layer
+    for node in reversed(graph.nodes):
+        layer = node.op in _LAYER_OPS and not (
+            node.op == "Conv" and graph.tensors[node.inputs[1]].shape[0] < min_channels)
+        if not layer and any(o in near for o in node.outputs):
+            near.update(node.inputs)
+    return [n.name for n in graph.nodes if n.op == "Conv" and n.outputs[0] in near]
+
+
 def gateable_convs(graph: Graph, include_depthwise: bool = False, include_first: bool = False,
-                   pointwise_only: bool = False, min_channels: int = 4) -> list[str]:
+                   pointwise_only: bool = False, min_channels: int = 4,
+                   include_outputs: bool = False) -> list[str]:
     """Conv nodes a heuristic gate may go on: group 1 (or depthwise when asked), at least
-    `min_channels` output channels; not the first Conv unless `include_first`."""
+    `min_channels` output channels; not the first Conv unless `include_first`; not a conv whose
+    output channels are the model's outputs (`output_convs`: YOLOv8n's box and class logits)
+    unless `include_outputs`."""
     names, first = [], True
+    outputs = set() if include_outputs else set(output_convs(graph, min_channels))
     for node in graph.nodes:
         if node.op != "Conv":
             continue
         is_first, first = first, False
         kind = _conv_kind(graph, node)
-        if (is_first and not include_first) or kind == "grouped":
+        if (is_first and not include_first) or kind == "grouped" or node.name in outputs:
             continue
         if kind == "depthwise" and not include_depthwise:
             continue
@@ -278,7 +302,8 @@ def calibrate_gates(graph: Graph, calib_inputs, budget: float = 0.01, *,
                     levels: Sequence[float] = DEFAULT_LEVELS, layers: Sequence[str] | None = None,
                     include_depthwise: bool = False, include_first: bool = False,
                     scale: str = "spread", scale_samples: int = 1000,
-                    runner: Callable | None = None, verbose: bool = False) -> Graph:
+                    runner: Callable | None = None, verbose: bool = False,
+                    sweep: dict | None = None) -> Graph:
     """Post-training gate calibration. Returns a copy of `graph` with heuristic gates whose
     per-layer sparsity skips the most MACs while `metric(dense outputs, gated outputs)` (higher
     is better; default top-1 agreement) drops by at most `budget` on `calib_inputs`.
@@ -287,7 +312,11 @@ def calibrate_gates(graph: Graph, calib_inputs, budget: float = 0.01, *,
     `layers`: candidate Conv names (default `gateable_convs`). `runner(graph, feeds) -> outputs`
     (default: the wasm runtime). `scale="spread"` (default) first calibrates per-channel
     importance scales on the first `scale_samples` samples (`channel_spread_scales`; "none": the
-    plain Σ|W|·mean|x| rule). The result's metadata["gating"] records the measurement."""
+    plain Σ|W|·mean|x| rule). The result's metadata["gating"] records the measurement.
+    `sweep`: a dict that keeps the measurements (the ungated outputs, the scales, the loss of
+    each set of channel counts measured) between calls: pass the same one to calibrate the same
+    graph on the same inputs (same metric, fill, scale) at several budgets; each call measures
+    only what earlier calls did not."""
     if scale not in ("spread", "none"):
         raise ValueError(f"scale must be 'spread' or 'none', got {scale!r}")
     if kind != "heuristic":
@@ -300,27 +329,37 @@ def calibrate_gates(graph: Graph, calib_inputs, budget: float = 0.01, *,
     levels = sorted(float(v) for v in levels)
     cand = list(layers) if layers is not None else gateable_convs(graph, include_depthwise, include_first)
     nodes = {n.name: n for n in graph.nodes}
-    ref = run(graph, feeds)
+    memo = sweep if sweep is not None else {}
+    key = (id(graph), len(feeds), tuple(cand), fill, scale, scale_samples)
+    if memo.setdefault("key", key) != key:
+        raise SparsegateError("calibrate_gates: `sweep` holds measurements of another graph, "
+                              "inputs, layers, fill or scale")
+    if "ref" not in memo:
+        memo["ref"] = run(graph, feeds)
+        memo["scales"] = (channel_spread_scales(graph, feeds, cand, fill, scale_samples)
+                          if scale == "spread" else None)
+    ref, scales = memo["ref"], memo["scales"]
+    losses = memo.setdefault("losses", {})  # ((layer, channels skipped), ...) -> measured loss
     base = metric(ref, ref)
     total = graph_macs(graph)
-    scales = channel_spread_scales(graph, feeds, cand, fill, scale_samples) if scale == "spread" else None
 
     def loss_of(spl: dict) -> float:
-        if not spl:
+        # Keyed by channels skipped: levels that round to the same counts share a measurement.
+        key = tuple(sorted((n, k) for n, s in spl.items()
+                           if (k := int(np.floor(F32(s) * F32(graph.tensors[nodes[n].inputs[1]].shape[0]))))))
+        if not key:
             return 0.0
-        return base - metric(ref, run(add_gates(graph, spl, fill=fill, scales=scales), feeds))
+        if key not in losses:
+            losses[key] = base - metric(ref, run(add_gates(graph, spl, fill=fill, scales=scales), feeds))
+        return losses[key]
 
     # 1. Sensitivity: loss of each layer alone at each level (stop once past twice the budget:
-    # the allocation never uses a level whose loss alone exceeds the budget). Levels that skip
-    # the same number of channels as the previous one share its measurement.
+    # the allocation never uses a level whose loss alone exceeds the budget).
     sens: dict[str, list[float]] = {}
     for name in cand:
-        curve, prev_k = [], None
-        m = graph.tensors[nodes[name].inputs[1]].shape[0]
+        curve = []
         for s in levels:
-            k = int(np.floor(F32(s) * F32(m)))
-            loss = 0.0 if k == 0 else curve[-1] if k == prev_k else loss_of({name: s})
-            prev_k = k
+            loss = loss_of({name: s})
             curve.append(loss)
             if loss > 2 * budget:
                 break

@@ -135,8 +135,6 @@ def _gate(y: np.ndarray, x: np.ndarray, ins, attrs, group: int) -> np.ndarray:
 
 
 def gemm(ins, attrs, out_shapes):
-    if attrs.get("gate_kind"):
-        raise NotImplementedError("gated Gemm is specified (docs/ir.md) but not implemented yet")
     a, b = ins[0].astype(F32), ins[1].astype(F32)
     c = ins[2] if len(ins) > 2 else None
     if scalar(attrs["transA"]):
@@ -147,7 +145,12 @@ def gemm(ins, attrs, out_shapes):
     if c is not None:
         y = y + F32(scalar(attrs["beta"])) * c.astype(F32)
     y = np.broadcast_to(y, (a.shape[0], b.shape[1])).astype(F32)
-    return [apply_activation(y, attrs["activation"], attrs["activation_params"])]
+    y = apply_activation(y, attrs["activation"], attrs["activation_params"])
+    if attrs.get("gate_kind"):  # each row of A is a 1×1 "image" of K channels
+        if attrs["gate_kind"] != "learned":
+            raise ValueError("a gated Gemm takes a learned gate only")
+        y = _gate(y[:, :, None, None], a[:, :, None, None], ins, attrs, 1)[:, :, 0, 0]
+    return [y]
 
 
 def matmul(ins, attrs, out_shapes):

@@ -8,7 +8,7 @@ namespace sg {
 
 static bool gate_const_input(OpCtx& ctx, int i, int rank, const int64_t* dims, const char* what,
                              const float** out) {
-  if (!ctx.has_input(i)) return ctx.fail("gated Conv: input %d (%s) is required", i, what);
+  if (!ctx.has_input(i)) return ctx.fail("gate: input %d (%s) is required", i, what);
   const Tensor& t = ctx.input(i);
   if (!check_f32(ctx, t) || !check_shape(ctx, t, make_shape(rank, dims))) return false;
   return constant_input(ctx, i, out);
@@ -36,8 +36,8 @@ bool conv_gate_prepare(OpCtx& ctx, ConvGate* g, int N, int C, int M, int group) 
   if (g->kind == GATE_LEARNED && g->fill != GATE_FILL_ZERO)
     return ctx.fail("a learned gate fills skipped channels with 'zero', got gate_fill '%s'", fill.c_str());
   if (ctx.input_count() != 5)
-    return ctx.fail("a gated Conv expects 5 inputs (X, W, B, two gate tensors), got %d", ctx.input_count());
-  if (!ctx.has_input(2)) return ctx.fail("a gated Conv needs its bias B (input 2)");
+    return ctx.fail("a gated node expects 5 inputs (X, W, B, two gate tensors), got %d", ctx.input_count());
+  if (!ctx.has_input(2)) return ctx.fail("a gated node needs its bias B (input 2)");
   const int Cg = C / group;
   if (g->kind == GATE_HEURISTIC) {
     int64_t d[2] = {M, Cg};

@@ -1,8 +1,13 @@
 // Gemm (Y = act(alpha·A'·B' + beta·C), C broadcast to [M, N]) and MatMul (numpy matmul,
 // ranks 1…8, batch broadcasting), both on f32_gemm_4x8_simd128: rows of A, lanes along N.
+// A gated Gemm (learned gate only, docs/ir.md "Gated Conv and Gemm"; conv_gate.cpp decides,
+// with each row of A as a 1×1 "image" of K channels) computes per row only the kept output
+// columns, as dot products with rows of alpha·B', and writes 0 in the others.
 #include <stdlib.h>
 #include <string.h>
 #include "compute_attrs.h"
+#include "conv_gate.h"
+#include "../kernels/gate_f32.h"
 #include "../kernels/gemm_f32.h"
 #include "../kernels/scratch.h"
 
@@ -17,11 +22,14 @@ struct GemmState : NodeState {
   Act act;
   float* packed_b = nullptr; // alpha·B' as [K, N] when B is a constant, packed once
   int c_rows = 0, c_cols = 0; // C broadcast: its dims as [rows, cols] (1 = broadcast); 0 = none
+  ConvGate gate;
+  std::vector<float> w_rows;   // gated: alpha·B' as [N, K] rows (one dot product per kept column)
+  std::vector<float> bias;     // gated: beta·C as [N]
   ~GemmState() { free(packed_b); }
 };
 
 bool prepare_Gemm(OpCtx& ctx) {
-  if (!check_arity(ctx, 2, 3, 1)) return false;
+  if (!check_arity(ctx, 2, ctx.node->attr("gate_kind") ? 5 : 3, 1)) return false;
   const Tensor& A = ctx.input(0);
   const Tensor& B = ctx.input(1);
   const Tensor& Y = ctx.output(0);
@@ -63,6 +71,22 @@ bool prepare_Gemm(OpCtx& ctx) {
   ctx.macs = (double)M * N * K;
 
   const float* bc = ctx.constant_f32(1);
+  if (ctx.node->attr("gate_kind")) {
+    // The gate reads inputs 3, 4 and needs a constant B and a bias C of [N] (the Linear case).
+    if (!conv_gate_prepare(ctx, &s->gate, (int)M, (int)K, (int)N, 1)) return false;
+    const float* cc = ctx.constant_f32(2);
+    if (s->gate.kind != GATE_LEARNED)
+      return ctx.fail("a gated Gemm takes a learned gate only (a heuristic one would cost as much as the Gemm)");
+    if (ta || !bc || !cc || s->c_rows != 1)
+      return ctx.fail("a gated Gemm needs transA = 0, a constant B and a constant C of shape [N]");
+    s->w_rows.resize((size_t)N * K);
+    s->bias.resize(N);
+    for (int64_t n = 0; n < N; n++) {
+      s->bias[n] = beta * cc[s->c_cols == 1 ? 0 : n];
+      for (int64_t k = 0; k < K; k++) s->w_rows[n * K + k] = alpha * (tb ? bc[n * K + k] : bc[k * N + n]);
+    }
+    return true;
+  }
   if (bc) {
     s->packed_b = (float*)malloc((size_t)K * N * sizeof(float) + 1);
     if (!s->packed_b) return ctx.fail("out of memory packing B '%s'", B.name.c_str());
@@ -78,8 +102,39 @@ bool prepare_Gemm(OpCtx& ctx) {
   return true;
 }
 
+// Per row of A: the gate's decision, then the kept columns only, scaled by their gate value.
+static void run_gated_gemm(OpCtx& ctx, GemmState& s) {
+  ConvGate& g = s.gate;
+  const Act none;
+  double executed = 0;
+  g.out.active = true;
+  for (int m = 0; m < s.M; m++) {
+    const float* a = ctx.in[0] + (ptrdiff_t)m * s.K;
+    float* y = ctx.out[0] + (ptrdiff_t)m * s.N;
+    double gate_macs = 0;
+    int nkept = conv_gate_decide(&g, a, s.K, 1, s.N, 1, ctx.gate, s.bias.data(), none, &gate_macs);
+    memset(y, 0, sizeof(float) * (size_t)s.N);
+    for (int t = 0; t < nkept; t++) {
+      int j = g.kept[t];
+      float v;
+      f32_matvec_simd128(1, s.K, s.w_rows.data() + (ptrdiff_t)j * s.K, s.K, a, s.bias.data() + j, &v);
+      y[j] = act_f32(v, s.act) * g.score[j];
+    }
+    int nconst = 0;
+    for (int j = 0; j < s.N; j++) {
+      g.out.is_const[(size_t)m * s.N + j] = !g.is_kept[j];
+      nconst += !g.is_kept[j];
+    }
+    g.out.count[m] = nconst;
+    executed += gate_macs + (double)nkept * s.K;
+  }
+  ctx.macs_executed = executed;
+}
+
 void run_Gemm(OpCtx& ctx) {
-  const GemmState& s = *(const GemmState*)ctx.state;
+  GemmState& st = *(GemmState*)ctx.state;
+  if (st.gate.kind != GATE_NONE) return run_gated_gemm(ctx, st);
+  const GemmState& s = st;
   const int M = s.M, N = s.N, K = s.K;
   const float* a = ctx.in[0];
   const float* b = s.packed_b ? s.packed_b : ctx.in[1];
