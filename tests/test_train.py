@@ -100,6 +100,37 @@ def test_static_pruning_holds_channels_at_zero(fashion):
     assert executed < 0.7 * dense
 
 
+def test_block_sparse_fine_tuning_keeps_blocks_at_zero_and_runs_sparse(fashion):
+    """Gradual block sparsity: after fine-tuning each layer has exactly its fraction of zero
+    4×1 blocks; encode_sparse stores them as SparseConv/SparseGemm, and the runtime computes
+    what the torch executor does with fewer MACs."""
+    from sparsegate.format import model_bytes
+    from sparsegate.passes.block_sparsity import encode_sparse, weight_matrix
+    torch.set_num_threads(1)
+    x = _inputs(64)
+    plan = {"/4/Conv": 0.5, "/8/Conv": 0.75, "/12/Gemm": 0.75}
+    student = recipes.block_sparse(fashion, x, None, FitConfig(epochs=1, batch=32, progress=False), plan)
+    g = student.to_graph()
+    for node in g.nodes:
+        if node.name in plan:
+            w2 = weight_matrix(g, node)
+            rows = -(-w2.shape[0] // 4) * 4  # padded to whole 4×1 blocks
+            padded = np.zeros((rows, w2.shape[1]), np.float32)
+            padded[:w2.shape[0]] = w2
+            nonzero_blocks = np.abs(padded).reshape(rows // 4, 4, -1).sum(1) > 0
+            assert nonzero_blocks.mean() == pytest.approx(1 - plan[node.name], abs=0.01), node.name
+    sparse = encode_sparse(g, (4, 1), force=True)
+    assert {n.op for n in sparse.nodes} >= {"SparseConv", "SparseGemm"}
+    with torch.no_grad():
+        want = student(x[:4]).numpy()
+    sess = sparsegate.Session(model_bytes(sparse))
+    for i in range(4):
+        got = sess.run({"input": x[i:i + 1].numpy()})["logits"]
+        np.testing.assert_allclose(got, want[i:i + 1], rtol=1e-4, atol=1e-4)
+    st = sess.stats()
+    assert st["macs_executed"] < 0.6 * st["macs_dense"]
+
+
 def test_load_inputs_from_arrays_and_images(tmp_path, fashion):
     a = np.random.default_rng(0).standard_normal((5, 1, 28, 28)).astype(np.float32)
     np.save(tmp_path / "batch.npy", a)

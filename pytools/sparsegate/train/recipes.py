@@ -92,6 +92,56 @@ def static_pruning(graph: Graph, x, y=None, cfg: FitConfig = FitConfig(), keep: 
     return student, pruner
 
 
+class BlockPruner:
+    """Gradual block sparsity: each layer's fraction of zeroed blocks (the lowest-L2 `block`s of
+    its weight matrix, as `passes.block_sparsity` picks them) rises from 0 to its target over
+    the first `ramp` of training; zeroed weights are held at 0 after every optimizer step, so
+    `passes.block_sparsity.encode_sparse` can then store the layers as SparseConv/SparseGemm."""
+
+    def __init__(self, module: GraphModule, sparsity: dict[str, float], block=(4, 1), ramp: float = 0.5):
+        self.module, self.sparsity, self.block, self.ramp = module, sparsity, tuple(block), ramp
+        self.nodes = {n.name: n for n in module.graph.nodes if n.name in sparsity}
+        self.masks: dict[str, torch.Tensor] = {}
+        self.levels: dict[str, float] = {}
+
+    def _matrix(self, node) -> torch.Tensor:
+        """The parameter as the [rows, K] matrix the kernels multiply (a view)."""
+        w = self.module.tensor(node.inputs[1])
+        if node.op == "Conv":
+            return w.reshape(w.shape[0], -1)
+        return w if int(np.ravel(node.attrs.get("transB", 0))[0]) else w.t()
+
+    @torch.no_grad()
+    def update(self, progress: float) -> None:
+        from ..passes.block_sparsity import block_mask
+        f = min(1.0, progress / self.ramp) if self.ramp > 0 else 1.0
+        for name, node in self.nodes.items():
+            level = self.sparsity[name] * f
+            if self.levels.get(name) != level:  # the mask changes only with the level
+                w2 = self._matrix(node).detach().numpy()
+                self.masks[name] = torch.from_numpy(block_mask(w2, level, self.block).astype(np.float32))
+                self.levels[name] = level
+        self.apply()
+
+    @torch.no_grad()
+    def apply(self) -> None:
+        for name, mask in self.masks.items():
+            self._matrix(self.nodes[name]).mul_(mask)
+
+
+def block_sparse(graph: Graph, x, y=None, cfg: FitConfig = FitConfig(), sparsity: dict[str, float] | None = None,
+                 block=(4, 1), ramp: float = 0.5) -> GraphModule:
+    """Fine-tuned block sparsity: `sparsity` {layer: fraction of blocks zeroed} (default 0.7 on
+    `passes.block_sparsity.default_layers`), raised gradually with distillation."""
+    from ..passes.block_sparsity import default_layers
+    sparsity = sparsity or {name: 0.7 for name in default_layers(graph, block)}
+    student = GraphModule(graph)
+    pruner = BlockPruner(student, sparsity, block, ramp)
+    fit(student, frozen(graph), x, y, cfg, on_step=pruner.update, after_step=pruner.apply)
+    pruner.update(1.0)
+    return student
+
+
 def pruned_macs(graph: Graph, keep: dict[str, int]) -> tuple[int, int]:
     """(dense MACs, MACs with `keep` output channels per layer computed), counted as the runtime
     counts a gated layer that always keeps the same channels (`macs.executed_macs`: the layers

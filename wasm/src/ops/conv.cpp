@@ -233,10 +233,13 @@ static double conv_folded(ConvState& s, const ChannelFill& f, int n, const float
     int j = rows ? rows[t] : t;
     const float* w = s.w + (ptrdiff_t)j * s.C * kk;
     float* d = wc + (ptrdiff_t)j * K;
-    if (kk == 1) // (a memcpy call per float would cost more than the GEMM at small spatial sizes)
+    // Plain loops: a memcpy call per window (or per float for 1×1) costs more than the GEMM
+    // at small spatial sizes.
+    if (kk == 1)
       for (int i = 0; i < nk; i++) d[i] = w[s.kidx[i]];
     else
-      for (int i = 0; i < nk; i++) memcpy(d + (size_t)i * kk, w + (size_t)s.kidx[i] * kk, sizeof(float) * kk);
+      for (int i = 0; i < nk; i++)
+        for (int t = 0; t < kk; t++) d[(size_t)i * kk + t] = w[(size_t)s.kidx[i] * kk + t];
   }
   const Act none;
   const Act& act = nr > 0 ? none : s.act; // with a ring to correct, the activation comes last
