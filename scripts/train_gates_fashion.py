@@ -82,6 +82,8 @@ def main(argv=None) -> dict:
         student = recipes.learned_gates(graph, x_train, labels, cfg, budgets, l1=args.l1,
                                         threshold=args.threshold)
         stats = gates.gate_statistics(student, x_test)
+        skipped = stats.pop("skipped_per_input")
+        stats["skipped_histogram"] = np.histogram(skipped, bins=10, range=(0, 1))[0].tolist()
         result.update(budgets=budgets, l1=args.l1, threshold=args.threshold, **stats)
     elif args.mode == "dense":
         student = recipes.dense(graph, x_train, labels, cfg)

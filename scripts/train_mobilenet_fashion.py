@@ -90,7 +90,9 @@ def train_gated(args, torch, out_dir):
         result = {"mode": "dense"}
     else:
         student = recipes.learned_gates(graph, x, y, cfg, args.sparsity, layers=layers)
-        result = {"mode": "gated", "sparsity": args.sparsity, **gates.gate_statistics(student, xt)}
+        stats = gates.gate_statistics(student, xt)
+        stats.pop("skipped_per_input")
+        result = {"mode": "gated", "sparsity": args.sparsity, "layers_gated": layers, **stats}
         write_model(student.to_graph(), out_dir / "fashion_mobilenet_gated.sgm")
     result.update(original_accuracy=loop.accuracy(recipes.frozen(graph), xt, yt),
                   accuracy=loop.accuracy(student, xt, yt), epochs=args.epochs,

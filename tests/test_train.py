@@ -159,17 +159,34 @@ def test_cli_train_gated_writes_sgm_and_summary(tmp_path, capsys):
     np.save(tmp_path / "y.npy", y[:200])
     out = tmp_path / "g.sgm"
     rc = cli_main(["train", "fashion_cnn", "--data", str(tmp_path / "x.npy"), "--labels", str(tmp_path / "y.npy"),
-                   "-o", str(out), "--epochs", "1", "--batch", "32", "--sparsity", "0.5", "--threads", "1"])
+                   "-o", str(out), "--epochs", "1", "--batch", "32", "--sparsity", "0.5", "--threads", "1",
+                   "--report", str(tmp_path / "r.html")])
     assert rc == 0
     text = capsys.readouterr().out
-    summary = json.loads(text[text.index("{"):])
+    summary = json.loads(text[text.index("{"):text.index("report:")])
     assert summary["macs_skipped_min"] >= 0.45 and 0 <= summary["holdout_accuracy"] <= 1
+    page = (tmp_path / "r.html").read_text()
+    assert "always off" in page and "/8/Conv" in page and "data:image/png;base64" in page
     g = read_model(out.read_bytes(), str(out))
     assert sum(1 for n in g.nodes if n.attrs.get("gate_kind") == "learned") == 3
     assert not (tmp_path / "g.sgm.ckpt").exists()
     sess = sparsegate.Session(str(out))
     sess.run({"input": x[:1]})
     assert sess.stats()["macs_executed"] < 0.6 * sess.stats()["macs_dense"]
+
+
+def test_cli_train_block_writes_sparse_layers(tmp_path, capsys):
+    x = _inputs(120).numpy()
+    np.save(tmp_path / "x.npy", x)
+    out = tmp_path / "b.sgm"
+    rc = cli_main(["train", "fashion_cnn", "--data", str(tmp_path / "x.npy"), "-o", str(out), "--mode", "block",
+                   "--sparsity", "0.8", "--epochs", "1", "--batch", "32", "--threads", "1"])
+    assert rc == 0
+    g = read_model(out.read_bytes(), str(out))
+    assert {n.op for n in g.nodes} >= {"SparseConv", "SparseGemm"}
+    sess = sparsegate.Session(str(out))
+    sess.run({"input": x[:1]})
+    assert sess.stats()["macs_executed"] < 0.4 * sess.stats()["macs_dense"]
 
 
 def test_sparsegate_works_without_torch():

@@ -88,6 +88,12 @@ def _table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
+_HEAD = ("<!doctype html><html><head><meta charset='utf-8'><title>sparsegate report</title><style>"
+         "body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}"
+         "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:2px 6px;"
+         "text-align:right}td:first-child{text-align:left}img{max-width:100%}</style></head><body>")
+
+
 def render_html(rep: CompressReport) -> str:
     fmt = lambda v: "–" if v is None else f"{v:.4f}"  # noqa: E731
     summary = [("MACs", f"{rep.macs_before:,}", f"{rep.macs_after:,}", f"{rep.macs_after / max(rep.macs_before, 1):.3f}"),
@@ -103,11 +109,7 @@ def render_html(rep: CompressReport) -> str:
                "channels": f"{r['out_before']} → {r['out_after']}"} for r in rep.layers]
     options = ", ".join(f"{k}={v}" for k, v in rep.options.items() if v not in (None, [1, 4]))
     parts = [
-        "<!doctype html><html><head><meta charset='utf-8'><title>sparsegate report</title><style>",
-        "body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}"
-        "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:2px 6px;"
-        "text-align:right}td:first-child{text-align:left}img{max-width:100%}",
-        "</style></head><body>",
+        _HEAD,
         f"<h1>sparsegate compression report</h1><p>{html.escape(rep.source)} → "
         f"{html.escape(rep.output or '(not written)')}<br>options: {html.escape(options)}</p>",
         "<h2>Summary</h2>", summary_html,
@@ -140,3 +142,27 @@ def report(src, out, *, dst=None, **compress_options) -> CompressReport:
     rep = compress(src, dst, analyze=True, **compress_options)
     write_html(rep, os.fspath(out))
     return rep
+
+
+def render_train_html(summary: dict, layers: list[dict], skipped_per_input=None) -> str:
+    """`sparsegate train --report`: the run's summary, per gated layer how often each channel
+    was kept on the held-out inputs (always on / always off / input-dependent: a gate whose
+    channels are all always on or off is static pruning in disguise), and the histogram of MACs
+    skipped per input (input-adaptive budgets make it wide)."""
+    rows = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>"
+                   for k, v in summary.items())
+    parts = [_HEAD, f"<h1>sparsegate training report</h1><table>{rows}</table>"]
+    if layers:
+        parts += ["<h2>Gated layers (held-out inputs)</h2>",
+                  _table(layers, [("name", "layer"), ("channels", "channels"), ("mean_kept", "kept (mean)"),
+                                  ("always_on", "always on"), ("always_off", "always off"),
+                                  ("dynamic", "input-dependent")])]
+    if skipped_per_input is not None and len(skipped_per_input):
+        plt = _plt()
+        fig, ax = plt.subplots(figsize=(8, 3.5))
+        ax.hist([100 * float(v) for v in skipped_per_input], bins=30)
+        ax.set_xlabel("MACs skipped per input (%)")
+        ax.set_ylabel("inputs")
+        parts += ["<h2>MACs skipped per input</h2>", _png(fig)]
+    parts.append("</body></html>")
+    return "\n".join(parts)

@@ -14,9 +14,10 @@ def add_parser(sub) -> None:
     t.add_argument("--data", required=True, help="folder of images, or .npy/.npz inputs (or a folder of them)")
     t.add_argument("--labels", help=".npy of integer class labels, one per input (optional)")
     t.add_argument("-o", "--output", required=True, help="the fine-tuned .sgm")
-    t.add_argument("--mode", choices=["gated", "prune", "dense"], default="gated")
+    t.add_argument("--mode", choices=["gated", "prune", "block", "dense"], default="gated")
     t.add_argument("--sparsity", type=float, default=0.5,
-                   help="gated: channels each gated conv always skips; prune: channels removed per conv")
+                   help="gated: channels each gated conv always skips; prune: channels removed per conv; "
+                        "block: 4×1 weight blocks zeroed per layer")
     t.add_argument("--l1", type=float, default=0.0, help="gated: L1 weight on gate values (input-adaptive budgets)")
     t.add_argument("--threshold", type=float, default=0.0, help="gated: gate_threshold")
     t.add_argument("--epochs", type=float, default=2.0)
@@ -29,6 +30,7 @@ def add_parser(sub) -> None:
     t.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--report", metavar="HTML", help="also write an HTML page about the run (needs matplotlib)")
     t.set_defaults(func=cmd_train)
 
 
@@ -94,12 +96,19 @@ def cmd_train(args) -> int:
         keep = {n: max(1, round(graph.tensors[next(nd for nd in graph.nodes if nd.name == n).inputs[1]].shape[0]
                                * (1 - args.sparsity))) for n in layers}
         student, _ = recipes.static_pruning(graph, x_train, y_train, cfg, keep)
+    elif args.mode == "block":
+        from ..passes.block_sparsity import default_layers, encode_sparse
+        plan = {n: args.sparsity for n in default_layers(graph, (4, 1))}
+        student = recipes.block_sparse(graph, x_train, y_train, cfg, plan, (4, 1))
     else:
         student = recipes.dense(graph, x_train, y_train, cfg)
     out = student.to_graph()
+    if args.mode == "block":
+        out = encode_sparse(out, (4, 1))
     write_model(out, args.output)
     summary = {"model": args.model, "mode": args.mode, "output": args.output,
                "seconds": round(time.time() - t0, 1), "bytes": pathlib.Path(args.output).stat().st_size}
+    layers, skipped = [], None
     if len(hold):
         xh = xt[torch.from_numpy(hold)]
         teacher = recipes.frozen(graph)
@@ -110,6 +119,8 @@ def cmd_train(args) -> int:
             summary.update(macs_dense=st["macs_dense"], macs_executed_mean=round(st["macs_mean"]),
                            macs_skipped_mean=round(st["skipped_mean"], 4),
                            macs_skipped_min=round(st["skipped_min"], 4))
+            layers = [{"name": name, **v} for name, v in st["layers"].items()]
+            skipped = st["skipped_per_input"]
         elif keep:
             dense, executed = recipes.pruned_macs(graph, keep)
             summary.update(macs_dense=dense, macs_executed=executed, macs_skipped=round(1 - executed / dense, 4))
@@ -122,5 +133,9 @@ def cmd_train(args) -> int:
         else:
             summary["holdout_relative_error"] = float((s_out - t_out).norm() / t_out.norm().clamp_min(1e-12))
     print(json.dumps(summary, indent=1))
+    if args.report:
+        from ..report import render_train_html
+        pathlib.Path(args.report).write_text(render_train_html(summary, layers, skipped), encoding="utf-8")
+        print(f"report: {args.report}")
     pathlib.Path(ckpt).unlink(missing_ok=True)  # finished: nothing to resume
     return 0

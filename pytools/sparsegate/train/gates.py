@@ -124,6 +124,7 @@ def gate_statistics(module: GraphModule, x: torch.Tensor, batch: int = 500) -> d
                         "always_on": int((f >= 0.99).sum()), "always_off": int((f <= 0.01).sum()),
                         "dynamic": int(((f > 0.01) & (f < 0.99)).sum())}
     return {"macs_dense": int(dense), "macs_mean": float(executed.mean()),
+            "skipped_per_input": (1 - executed / dense).numpy(),
             "macs_min": float(executed.min()), "macs_max": float(executed.max()),
             "skipped_mean": float(1 - executed.mean() / dense),
             "skipped_min": float(1 - executed.max() / dense),
