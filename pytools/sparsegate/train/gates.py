@@ -5,9 +5,9 @@ M − floor(gate_sparsity·M), and only s > gate_threshold); kept channels are s
 ones output 0 — exactly docs/ir.md's learned gate kind, which the student module runs while it
 trains, so the exported `.sgm` computes what was trained.
 
-Input-adaptive budgets come from an L1 penalty on s (`GateSchedule.penalty`) with a threshold:
-channels an input does not need drift to s = 0 and are skipped even when the budget allows
-them, so easy inputs cost less than the cap.
+Input-adaptive budgets come from a scale-free L1 penalty on s (`GateSchedule.penalty`): channels
+an input does not need drift to s = 0 and are skipped (s > gate_threshold fails) even when the
+budget allows them, so easy inputs cost less than the cap.
 """
 from __future__ import annotations
 
@@ -90,9 +90,15 @@ class GateSchedule:
             module.set_gate_budget(name, target * f, self.threshold)
 
     def penalty(self, module: GraphModule) -> torch.Tensor:
+        """l1 · mean over layers of mean(s) / mean(s) (the divisor detached). A plain L1 on s
+        does nothing here: s·act(conv/c) = (s/k)·act(conv·k/c), so training shrinks every s and
+        grows the filters to match. Relative to its own (constant) mean, the penalty pushes
+        every gate down by the same step, so the channels an input needs least reach 0 (and are
+        skipped) first: input-adaptive savings."""
         if not self.l1 or not module.last_gates:
             return torch.zeros(())
-        return self.l1 * torch.stack([s.mean() for s, _ in module.last_gates.values()]).mean()
+        return self.l1 * torch.stack([s.mean() / s.mean().detach().clamp_min(1e-6)
+                                      for s, _ in module.last_gates.values()]).mean()
 
 
 def budget_for_macs(graph: Graph, layers: list[str], skip_fraction: float) -> float:

@@ -23,8 +23,10 @@ struct GemmState : NodeState {
   float* packed_b = nullptr; // alpha·B' as [K, N] when B is a constant, packed once
   int c_rows = 0, c_cols = 0; // C broadcast: its dims as [rows, cols] (1 = broadcast); 0 = none
   ConvGate gate;
-  std::vector<float> w_rows;   // gated: alpha·B' as [N, K] rows (one dot product per kept column)
-  std::vector<float> bias;     // gated: beta·C as [N]
+  // A row or two of A (a classifier at batch 1) or a gate: alpha·B' as [N, K] rows and beta·C
+  // as [N], one dot product per output (the GEMM's 4-row blocks would idle); no packed_b.
+  std::vector<float> w_rows;
+  std::vector<float> bias;
   ~GemmState() { free(packed_b); }
 };
 
@@ -71,18 +73,21 @@ bool prepare_Gemm(OpCtx& ctx) {
   ctx.macs = (double)M * N * K;
 
   const float* bc = ctx.constant_f32(1);
+  const float* cc = ctx.has_input(2) ? ctx.constant_f32(2) : nullptr;
   if (ctx.node->attr("gate_kind")) {
     // The gate reads inputs 3, 4 and needs a constant B and a bias C of [N] (the Linear case).
     if (!conv_gate_prepare(ctx, &s->gate, (int)M, (int)K, (int)N, 1)) return false;
-    const float* cc = ctx.constant_f32(2);
     if (s->gate.kind != GATE_LEARNED)
       return ctx.fail("a gated Gemm takes a learned gate only (a heuristic one would cost as much as the Gemm)");
     if (ta || !bc || !cc || s->c_rows != 1)
       return ctx.fail("a gated Gemm needs transA = 0, a constant B and a constant C of shape [N]");
+  }
+  const bool by_rows = bc && !ta && s->c_rows <= 1 && (s->c_rows == 0 || cc) && (M <= 2 || s->gate.kind != GATE_NONE);
+  if (by_rows) {
     s->w_rows.resize((size_t)N * K);
-    s->bias.resize(N);
+    s->bias.assign(N, 0.0f);
     for (int64_t n = 0; n < N; n++) {
-      s->bias[n] = beta * cc[s->c_cols == 1 ? 0 : n];
+      if (cc) s->bias[n] = beta * cc[s->c_cols == 1 ? 0 : n];
       for (int64_t k = 0; k < K; k++) s->w_rows[n * K + k] = alpha * (tb ? bc[n * K + k] : bc[k * N + n]);
     }
     return true;
@@ -136,6 +141,14 @@ void run_Gemm(OpCtx& ctx) {
   if (st.gate.kind != GATE_NONE) return run_gated_gemm(ctx, st);
   const GemmState& s = st;
   const int M = s.M, N = s.N, K = s.K;
+  if (!s.w_rows.empty()) {
+    for (int m = 0; m < M; m++) {
+      float* y = ctx.out[0] + (ptrdiff_t)m * N;
+      f32_matvec_simd128(N, K, s.w_rows.data(), K, ctx.in[0] + (ptrdiff_t)m * K, s.bias.data(), y);
+      if (s.act.kind != ACT_NONE) f32_act_simd128(N, y, y, s.act);
+    }
+    return;
+  }
   const float* a = ctx.in[0];
   const float* b = s.packed_b ? s.packed_b : ctx.in[1];
   float* scratch = scratch_f32();
