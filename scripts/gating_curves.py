@@ -152,7 +152,6 @@ def fashion(budgets=(0.01, 0.03, 0.05), n_calib: int = 1000) -> dict:
     """Post-training calibration of the Fashion-MNIST CNN on `n_calib` training images at each
     top-1 agreement budget, then test accuracy and MACs skipped (runtime counter, mean) on all
     10k test images."""
-    from sparsegate.passes.gating import calibrate_gates, gated_layers
     from sparsegate.zoo import fashion_mnist
     graph = convert(zoo.fetch("fashion_cnn"), metadata=zoo.info("fashion_cnn"))
     xtr, _ = fashion_mnist.load_inputs("train")
@@ -188,7 +187,7 @@ def plot(results: list[dict], out: Path) -> None:
     colors = {"expected": "C0", "bias": "C1"}
     for ax, r in zip(np.atleast_1d(axes), results):
         cal = [100 * p["macs_skipped"] for pts in r["calibrated"].values() for p in pts]
-        xmax = max([25.0] + [1.2 * x for x in cal])
+        xmax = max([15.0] + [1.2 * x for x in cal])
         cut = 0
         for fill, pts in r["fills"].items():
             shown = [p for p in pts if 100 * p["macs_skipped"] <= xmax]
@@ -196,11 +195,14 @@ def plot(results: list[dict], out: Path) -> None:
             ax.plot([100 * p["macs_skipped"] for p in shown], [p["score_held_out"] for p in shown], "o--",
                     color=colors[fill], alpha=0.6, ms=4, label=f"uniform sparsity, {fill} fill")
         for fill, pts in r["calibrated"].items():
+            none = all(not p["layers"] for p in pts)
             ax.plot([0.0] + [100 * p["macs_skipped"] for p in pts], [1.0] + [p["score"] for p in pts], "s-",
-                    color=colors[fill], ms=5, label=f"calibrated, {fill} fill")
-            for p in pts:
-                ax.annotate(f"{p['budget']:g}", (100 * p["macs_skipped"], p["score"]), fontsize=7,
-                            xytext=(3, 3), textcoords="offset points", color=colors[fill])
+                    color=colors[fill], ms=5,
+                    label=f"calibrated, {fill} fill" + (": nothing gated at any budget" if none else ""))
+            for p in pts:  # label the budgets that gate something
+                if p["layers"]:
+                    ax.annotate(f"{p['budget']:g}", (100 * p["macs_skipped"], p["score"]), fontsize=7,
+                                xytext=(3, 3), textcoords="offset points", color=colors[fill])
         title = f"{r['model']}: held-out {r['held_out']} inputs"
         if cut:
             title += f"\n(uniform points past {xmax:.0f}% off the plot)"
@@ -210,7 +212,8 @@ def plot(results: list[dict], out: Path) -> None:
         ax.set_xlabel("% of MACs skipped (runtime counter)")
         ax.set_ylabel(r["metric"], fontsize=8)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, title="labels: budget", title_fontsize=7)
+        ax.legend(fontsize=7, title="point labels: calibration budget", title_fontsize=7, loc="upper right",
+                  bbox_to_anchor=(1.0, 0.88))
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)
