@@ -44,7 +44,7 @@ struct ConvState : NodeState {
   bool folds = false;
   std::vector<float> bias_fold; // [M] bias plus folded constant input planes
   std::vector<int> kidx;        // [C] input channels reduced over (not folded)
-  std::vector<float> wsum;      // [M, C] Σ over the kernel window of W[j, c] (kernels > 1×1)
+  std::vector<float> wsum;      // [M, C] Σ over the kernel window of W[j, c] (kernels > 1×1; on first use)
   std::vector<float> fold_w;    // W's rows computed, compacted to the kept input channels [M, nk·kH·kW]
   std::vector<float> fold_x;    // the input planes reduced over [nk, HW]
   std::vector<float> fold_v;    // [C] folded planes' values, 0 elsewhere
@@ -165,11 +165,6 @@ bool prepare_Conv(OpCtx& ctx) {
     s->bias_fold.assign(M, 0.0f);
     s->kidx.assign(C, 0);
     ctx.folds_fill_in = no_pads; // else a nonzero constant plane is convolved as it is
-    if (kH * kW > 1) {
-      s->wsum.assign((size_t)M * C, 0.0f);
-      for (int64_t j = 0; j < M * C; j++)
-        for (int64_t t = 0; t < kH * kW; t++) s->wsum[j] += s->w[j * kH * kW + t];
-    }
   }
   if (!scratch_reserve(scratch)) return ctx.fail("out of memory for %zu floats of scratch", scratch);
   return true;
@@ -214,6 +209,11 @@ static double conv_folded(ConvState& s, const ChannelFill& f, int n, const float
   const int nfold = s.C - nk;
   if (nfold == 0) return -1;
   // bias_fold[j] = B[j] + Σ_c wsum[j, c]·v[c]: one SIMD dot product per row (no branches).
+  if (kk > 1 && s.wsum.empty()) {
+    s.wsum.assign((size_t)s.M * s.C, 0.0f);
+    for (size_t j = 0; j < s.wsum.size(); j++)
+      for (int t = 0; t < kk; t++) s.wsum[j] += s.w[j * kk + t];
+  }
   const float* wsum = kk == 1 ? s.w : s.wsum.data();
   for (int t = 0; t < nrows; t++) {
     int j = rows ? rows[t] : t;
