@@ -285,9 +285,13 @@ def test_fashion_cnn_calibrated_skips_10_percent_within_1_point():
 
 
 @pytest.mark.browser
-def test_gated_model_same_in_chromium(browser):  # noqa: F811
-    graph = add_gates(chain_graph(act1=""), GATES, fill="expected")
-    x = np.random.default_rng(5).standard_normal((2, 8, 9, 11)).astype(F32)
+@pytest.mark.parametrize("which", ["chain", "fold"])
+def test_gated_model_same_in_chromium(browser, which):  # noqa: F811
+    """Heuristic gates on every conv path (chain), and zero / interior-constant planes folded
+    through depthwise, MaxPool, padded 3×3 and 1×1 readers (fold)."""
+    graph = add_gates(chain_graph(act1=""), GATES, fill="expected") if which == "chain" else fold_graph()
+    shape = graph.tensors["x"].shape
+    x = np.random.default_rng(5).standard_normal(shape).astype(F32)
     sgm = model_bytes(graph)
     for knob in (0.0, 0.5, 1.0):
         want, _ = reference(graph, {"x": x}, knob)
@@ -297,11 +301,14 @@ def test_gated_model_same_in_chromium(browser):  # noqa: F811
         py.set_gate(knob)
         cp = py.run({"x": x})
         for name in graph.outputs:
-            np.testing.assert_allclose(got[name], want[name], rtol=1e-4, atol=1e-4, err_msg=name)
+            # fold's random, unnormalized weights give outputs in the thousands
+            atol = 1e-4 * max(1.0, float(np.abs(want[name]).max()))
+            np.testing.assert_allclose(got[name], want[name], rtol=1e-4, atol=atol, err_msg=name)
             # Same engine, same binary: Chromium and CPython agree exactly, decisions included.
             assert np.array_equal(got[name], cp[name]), name
-            for a, b in zip(kept_channels(got[name]), kept_channels(want[name])):
-                np.testing.assert_array_equal(a, b)
+            if which == "chain":  # (fold's outputs are read behind other layers)
+                for a, b in zip(kept_channels(got[name]), kept_channels(want[name])):
+                    np.testing.assert_array_equal(a, b)
         st = browser.stats(sgm)
         assert st["macsExecuted"] == pytest.approx(py.stats()["macs_executed"])
     browser.release(sgm)
@@ -362,8 +369,9 @@ def test_zero_planes_fold_through_depthwise_maxpool_and_3x3(knob):
     sess = Session(model_bytes(graph))
     sess.set_gate(knob)
     got = sess.run({"x": x})
-    for name in graph.outputs:
-        np.testing.assert_allclose(got[name], want[name], rtol=1e-4, atol=1e-4, err_msg=name)
+    for name in graph.outputs:  # random, unnormalized weights: outputs in the thousands
+        atol = 1e-4 * max(1.0, float(np.abs(want[name]).max()))
+        np.testing.assert_allclose(got[name], want[name], rtol=1e-4, atol=atol, err_msg=name)
     kept = {}
     for i, (name, m) in enumerate([("e", 24), ("k", 16), ("h", 16)]):  # the reference's order
         kept[name] = np.zeros((2, m), bool)
