@@ -1,7 +1,6 @@
 // f32 kernels of gated convolutions (docs/ir.md, "Gated Conv and Gemm"): per-channel input
-// statistics, the gate's small mat-vec, top-k selection, constant planes, and a GEMM whose
-// reduction runs over a list of input channels (the others were constant planes folded into
-// the bias). Pointers and sizes only.
+// statistics, the gate's small mat-vec, top-k selection, constant planes. Pointers and sizes
+// only.
 #pragma once
 #include "activation.h"
 
@@ -28,13 +27,6 @@ void f32_fill_skipped_planes(float* y, int C, int HW, const unsigned char* is_ke
 
 // y[r, :] *= scale[r] for r in rows[0..n).
 void f32_scale_rows_simd128(float* y, int HW, const int* rows, int n, const float* scale);
-
-// As f32_gemm_4x8_simd128 with a plain row-major B (b_panel = 8), but the reduction runs over
-// k in kidx[0..nk) only: C[r, j] = act(bias[r] + sum_t A[r, kidx[t]] * B[kidx[t], j]) for the
-// listed rows (all rows 0..nrows-1 when `rows` is null). `bias` must not be null.
-void f32_gemm_kidx_4x8_simd128(int nrows, const int* rows, int N, int nk, const int* kidx,
-                               const float* A, int lda, const float* B, int ldb, float* C,
-                               int ldc, const float* bias, const Act& act);
 
 } // namespace sg
 
