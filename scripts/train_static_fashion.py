@@ -4,7 +4,7 @@ pruning (distillation, filters held at zero), the pruned channels removed physic
 (passes.pruning), int8 quantization (passes.quantize) and quantization-aware training; the final
 accuracy is measured by the wasm runtime on the full 10,000-image test set.
 
-    python scripts/train_static_fashion.py          # keep 12,16,32 of 16,32,64 channels
+    python scripts/train_static_fashion.py          # keep 16,16,28 of 16,32,64 channels, 30 + 2 epochs
 
 Results: --json (default /tmp/sparsegate-train/fashion_static.json); the model: --sgm.
 """
@@ -37,9 +37,9 @@ def runtime_accuracy(graph, x, y) -> float:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--keep", default="12,16,32", help="output channels kept per conv")
-    ap.add_argument("--epochs", type=float, default=2)
-    ap.add_argument("--qat-epochs", type=float, default=1)
+    ap.add_argument("--keep", default="16,16,28", help="output channels kept per conv")
+    ap.add_argument("--epochs", type=float, default=30)
+    ap.add_argument("--qat-epochs", type=float, default=2)
     ap.add_argument("--no-labels", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
