@@ -92,16 +92,18 @@ def executed_macs(graph: Graph, kept: dict[str, np.ndarray],
         y = graph.tensors[node.outputs[0]].shape
         hwo = y[2] * y[3]
         no_pads = not any(_ints(node.attrs["pads"]))
-        pointwise = kh == kw == 1 and no_pads and _ints(node.attrs["strides"]) == [1, 1] and y[2:] == x_shape[2:]
+        pointwise = (kh == kw == 1 and no_pads and _ints(node.attrs["strides"]) == [1, 1]
+                     and y[2:] == x_shape[2:])
         mask = kept.get(node.name)
         rows = mask.sum(1).astype(float) if mask is not None else np.full(n, float(m))
         gate = np.zeros(n)
         kind = node.attrs.get("gate_kind")
         if kind == "learned":
             gate[:] = m * c
-        elif kind == "heuristic" and mask is not None:
+        elif kind == "heuristic" and mask is not None:  # importances, then one dot per expected fill
             skipped = m - rows
-            gate = np.where(skipped > 0, m * cg + (cg * skipped if node.attrs.get("gate_fill", "expected") == "expected" else 0), 0)
+            fills = cg * skipped if node.attrs.get("gate_fill", "expected") == "expected" else 0
+            gate = np.where(skipped > 0, m * cg + fills, 0)
         e = gate + dense * rows / m
         if group == 1 and rec is not None:
             plane, val, ring = rec
