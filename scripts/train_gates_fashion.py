@@ -43,10 +43,10 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=["gated", "dense", "static"], default="gated")
     ap.add_argument("--no-labels", action="store_true", help="distillation only (unlabeled inputs)")
-    ap.add_argument("--epochs", type=float, default=10)
+    ap.add_argument("--epochs", type=float, default=20)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--batch", type=int, default=256)
-    ap.add_argument("--sparsity", default="0,0.5,0.5",
+    ap.add_argument("--sparsity", default="0,0.5625,0.5625",
                     help="gate budget per gated conv (or one for all): fraction of channels always skipped")
     ap.add_argument("--l1", type=float, default=0.0, help="L1 weight on gate values (input-adaptive budgets)")
     ap.add_argument("--threshold", type=float, default=0.0, help="gate_threshold of the exported gates")
