@@ -157,7 +157,8 @@ static void link_channel_fills(sg_session* s) {
     int p = n.inputs.empty() || n.inputs[0] < 0 ? -1 : producer[n.inputs[0]];
     s->ctx[k].fill_in = p >= 0 ? s->ctx[p].fill_out : nullptr;
     const ChannelFill* in = s->ctx[k].fill_in;
-    if (s->ctx[k].passes_fill_in && in && !in->may_have_interior) s->ctx[k].fill_out = const_cast<ChannelFill*>(in);
+    if (s->ctx[k].passes_fill_in && in && !in->may_have_interior)
+      s->ctx[k].fill_out = const_cast<ChannelFill*>(in);
   }
   // A gated producer need not write its constant planes when nobody reads them: its output is
   // no graph output and every reader takes it as input 0 only, folding it (folds_fill_in).

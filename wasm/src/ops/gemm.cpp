@@ -82,7 +82,8 @@ bool prepare_Gemm(OpCtx& ctx) {
     if (ta || !bc || !cc || s->c_rows != 1)
       return ctx.fail("a gated Gemm needs transA = 0, a constant B and a constant C of shape [N]");
   }
-  const bool by_rows = bc && !ta && s->c_rows <= 1 && (s->c_rows == 0 || cc) && (M <= 2 || s->gate.kind != GATE_NONE);
+  const bool by_rows = bc && !ta && s->c_rows <= 1 && (s->c_rows == 0 || cc) &&
+                       (M <= 2 || s->gate.kind != GATE_NONE);
   if (by_rows) {
     s->w_rows.resize((size_t)N * K);
     s->bias.assign(N, 0.0f);
