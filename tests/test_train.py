@@ -105,7 +105,7 @@ def test_block_sparse_fine_tuning_keeps_blocks_at_zero_and_runs_sparse(fashion):
     4×1 blocks; encode_sparse stores them as SparseConv/SparseGemm, and the runtime computes
     what the torch executor does with fewer MACs."""
     from sparsegate.format import model_bytes
-    from sparsegate.passes.block_sparsity import encode_sparse, weight_matrix
+    from sparsegate.passes.block_sparsity import density, encode_sparse, weight_matrix
     torch.set_num_threads(1)
     x = _inputs(64)
     plan = {"/4/Conv": 0.5, "/8/Conv": 0.75, "/12/Gemm": 0.75}
@@ -113,12 +113,8 @@ def test_block_sparse_fine_tuning_keeps_blocks_at_zero_and_runs_sparse(fashion):
     g = student.to_graph()
     for node in g.nodes:
         if node.name in plan:
-            w2 = weight_matrix(g, node)
-            rows = -(-w2.shape[0] // 4) * 4  # padded to whole 4×1 blocks
-            padded = np.zeros((rows, w2.shape[1]), np.float32)
-            padded[:w2.shape[0]] = w2
-            nonzero_blocks = np.abs(padded).reshape(rows // 4, 4, -1).sum(1) > 0
-            assert nonzero_blocks.mean() == pytest.approx(1 - plan[node.name], abs=0.01), node.name
+            kept = density(weight_matrix(g, node), (4, 1))
+            assert kept == pytest.approx(1 - plan[node.name], abs=0.01), node.name
     sparse = encode_sparse(g, (4, 1), force=True)
     assert {n.op for n in sparse.nodes} >= {"SparseConv", "SparseGemm"}
     with torch.no_grad():

@@ -81,6 +81,7 @@ bool prepare_Gemm(OpCtx& ctx) {
       return ctx.fail("a gated Gemm takes a learned gate only (a heuristic one would cost as much as the Gemm)");
     if (ta || !bc || !cc || s->c_rows != 1)
       return ctx.fail("a gated Gemm needs transA = 0, a constant B and a constant C of shape [N]");
+    ctx.fill_out = nullptr; // no reader folds a 2-D output: keep no constant-plane record
   }
   const bool by_rows = bc && !ta && s->c_rows <= 1 && (s->c_rows == 0 || cc) &&
                        (M <= 2 || s->gate.kind != GATE_NONE);
@@ -113,7 +114,6 @@ static void run_gated_gemm(OpCtx& ctx, GemmState& s) {
   ConvGate& g = s.gate;
   const Act none;
   double executed = 0;
-  g.out.active = true;
   for (int m = 0; m < s.M; m++) {
     const float* a = ctx.in[0] + (ptrdiff_t)m * s.K;
     float* y = ctx.out[0] + (ptrdiff_t)m * s.N;
@@ -126,12 +126,6 @@ static void run_gated_gemm(OpCtx& ctx, GemmState& s) {
       f32_matvec_simd128(1, s.K, s.w_rows.data() + (ptrdiff_t)j * s.K, s.K, a, s.bias.data() + j, &v);
       y[j] = act_f32(v, s.act) * g.score[j];
     }
-    int nconst = 0;
-    for (int j = 0; j < s.N; j++) {
-      g.out.is_const[(size_t)m * s.N + j] = !g.is_kept[j];
-      nconst += !g.is_kept[j];
-    }
-    g.out.count[m] = nconst;
     executed += gate_macs + (double)nkept * s.K;
   }
   ctx.macs_executed = executed;
