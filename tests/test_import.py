@@ -178,6 +178,19 @@ def test_unsupported_lists_every_problem():
     assert "node 'rs' (Resize): mode 'cubic'" in msg
 
 
+def test_attributes_the_converter_would_ignore_are_refused():
+    m = model([node("Conv", ["x", "w"], ["c"], kernel_shape=[2, 2], name="k"),
+               node("Relu", ["c"], ["y"], name="r", flavour="leaky")], X, ["y"], {"w": W3})
+    with pytest.raises(UnsupportedError) as err:
+        import_onnx(m)
+    msg = str(err.value)
+    assert "node 'k' (Conv): kernel_shape [2, 2] differs from the weight's [3, 3]" in msg
+    assert "node 'r' (Relu): attribute flavour='leaky' is not supported" in msg
+    # attributes equal to the ONNX default, or carried by the inferred shapes, are fine
+    check(model([node("Conv", ["x", "w"], ["c"], kernel_shape=[3, 3], group=1),
+                 node("Flatten", ["c"], axis=2)], X, ["y"], {"w": W3}))
+
+
 def test_runtime_shape_input_is_reported():
     m = model([node("Reshape", ["x", "s"])], X, ["y"])
     m.graph.input.append(helper.make_tensor_value_info("s", TensorProto.INT64, [2]))

@@ -13,13 +13,53 @@ class Unsupported(Exception):
     """Raised by a converter: this node cannot become IR (the message says why)."""
 
 
-def attributes(node: onnx.NodeProto) -> dict:
-    """ONNX attributes as Python values (strings decoded)."""
-    out = {}
-    for a in node.attribute:
-        v = helper.get_attribute_value(a)
-        out[a.name] = v.decode("utf-8") if isinstance(v, bytes) else v
-    return out
+class Attributes(dict):
+    """A node's ONNX attributes as Python values (strings decoded) that remembers which ones its
+    converter read: an attribute nobody read would be silently ignored (`unread`)."""
+
+    def __init__(self, node: onnx.NodeProto):
+        super().__init__((a.name, _value(a)) for a in node.attribute)
+        self.read: set[str] = set()
+
+    def __getitem__(self, name):
+        self.read.add(name)
+        return super().__getitem__(name)
+
+    def get(self, name, default=None):
+        self.read.add(name)
+        return super().get(name, default)
+
+    def consume(self, *names: str) -> None:
+        """Marks attributes whose meaning the converter takes from elsewhere (e.g. the inferred
+        output shape) as handled."""
+        self.read.update(names)
+
+    def unread(self, node: onnx.NodeProto, opset: int) -> list[str]:
+        """The attributes never read whose value differs from the ONNX default for this op."""
+        try:
+            schema = onnx.defs.get_schema(node.op_type, opset, node.domain or "")
+            defaults = {name: _value(a.default_value) for name, a in schema.attributes.items()
+                        if a.default_value.type != onnx.AttributeProto.UNDEFINED}
+        except onnx.defs.SchemaError:
+            defaults = {}
+        return [name for name, v in self.items() if name not in self.read
+                and not (name in defaults and _same(v, defaults[name]))]
+
+
+def _value(a: onnx.AttributeProto):
+    v = helper.get_attribute_value(a)
+    return v.decode("utf-8") if isinstance(v, bytes) else v
+
+
+def _same(a, b) -> bool:
+    try:
+        return bool(np.array_equal(np.asarray(a), np.asarray(b)))
+    except (TypeError, ValueError):
+        return a == b
+
+
+def attributes(node: onnx.NodeProto) -> Attributes:
+    return Attributes(node)
 
 
 class Builder:

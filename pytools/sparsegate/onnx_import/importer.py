@@ -89,10 +89,14 @@ def import_onnx(model_or_path, input_shapes: dict | None = None,
             problems.append((node.name, node.op_type, "output shape could not be inferred "
                              f"(do the input shapes {dict(inputs)} fit what the model hard-codes?)"))
             continue
+        attrs = attributes(node)
         try:
-            converter(b, node, attributes(node))
+            converter(b, node, attrs)
         except Unsupported as e:
             problems.append((node.name, node.op_type, str(e)))
+            continue
+        for name in attrs.unread(node, opset):  # ignoring it would give a wrong answer
+            problems.append((node.name, node.op_type, f"attribute {name}={attrs[name]!r} is not supported"))
     for name in outputs:
         if name in an.values:  # an output that folded to a constant
             try:

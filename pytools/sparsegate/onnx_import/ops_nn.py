@@ -61,6 +61,8 @@ def conv(b: Builder, node, attrs):
     x, w = node.input[0], node.input[1]
     bias = node.input[2] if len(node.input) > 2 else ""
     kernel = list(b.shape(w)[2:])
+    if [int(k) for k in attrs.get("kernel_shape", kernel)] != kernel:
+        raise Unsupported(f"kernel_shape {list(attrs['kernel_shape'])} differs from the weight's {kernel}")
     strides = [int(v) for v in attrs.get("strides", [1] * nd)]
     dilations = [int(v) for v in attrs.get("dilations", [1] * nd)]
     pads = _resolve_pads(attrs, b.shape(x)[2:], kernel, strides, dilations)
@@ -82,6 +84,7 @@ def _pool(b: Builder, node, attrs, op: str):
     if len(node.output) > 1 and node.output[1] in b.used:
         raise Unsupported("the Indices output is used")
     kernel = [int(v) for v in attrs["kernel_shape"]]
+    attrs.consume("ceil_mode")  # the inferred output shape carries it
     strides = [int(v) for v in attrs.get("strides", [1] * nd)]
     dilations = [int(v) for v in attrs.get("dilations", [1] * nd)]
     pads = _resolve_pads(attrs, b.shape(node.input[0])[2:], kernel, strides, dilations)

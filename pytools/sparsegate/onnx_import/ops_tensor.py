@@ -45,7 +45,9 @@ def prelu(b: Builder, node, attrs):
 
 def reshape_like(b: Builder, node, attrs):
     """Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout, float Cast: a copy with the
-    output shape the analysis found."""
+    output shape the analysis found (which carries axis, axes, allowzero; a Cast `to` other
+    than float32 fails the dtype check)."""
+    attrs.consume(*attrs)
     if node.op_type == "Dropout":
         if len(node.output) > 1 and node.output[1] in b.used:
             raise Unsupported("the mask output is used; only inference Dropout converts")
@@ -76,6 +78,7 @@ def split(b: Builder, node, attrs):
     rank = len(b.shape(node.input[0]))
     axis = _axis(attrs.get("axis", 0), rank)
     outs = [b.out(o) for o in node.output]
+    attrs.consume("split", "num_outputs")  # the inferred output shapes carry the sizes
     b.emit("Split", node.name, [node.input[0]], outs, axis=axis,
            split=[int(b.shape(o)[axis]) for o in outs])
 
