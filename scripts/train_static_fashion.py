@@ -40,6 +40,7 @@ def main():
     ap.add_argument("--keep", default="16,16,28", help="output channels kept per conv")
     ap.add_argument("--epochs", type=float, default=30)
     ap.add_argument("--qat-epochs", type=float, default=2)
+    ap.add_argument("--shift", type=int, default=0, help="random translations by up to N pixels while training")
     ap.add_argument("--no-labels", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
@@ -64,7 +65,8 @@ def main():
     x, y = torch.from_numpy(xtr), None if args.no_labels else torch.from_numpy(ytr)
     convs = [n for n in graph.nodes if n.op == "Conv"]
     keep = dict(zip([n.name for n in convs], [int(k) for k in args.keep.split(",")]))
-    cfg = loop.FitConfig(epochs=args.epochs, batch=256, lr=2e-3, flip=True, seed=args.seed, progress=not args.quiet)
+    cfg = loop.FitConfig(epochs=args.epochs, batch=256, lr=2e-3, flip=True, shift=args.shift, seed=args.seed,
+                          progress=not args.quiet)
     t0 = time.time()
     student, pruner = recipes.static_pruning(graph, x, y, cfg, keep)
     zeros = student.to_graph()
@@ -79,7 +81,7 @@ def main():
     float_acc = loop.accuracy(recipes.frozen(small), torch.from_numpy(xte), torch.from_numpy(yte))
     int8 = quantize(small, "int8", xtr[:512])
     ptq_acc = loop.accuracy(recipes.frozen(int8), torch.from_numpy(xte), torch.from_numpy(yte))
-    qcfg = loop.FitConfig(epochs=args.qat_epochs, batch=256, lr=2e-4, flip=True, seed=args.seed + 1,
+    qcfg = loop.FitConfig(epochs=args.qat_epochs, batch=256, lr=2e-4, flip=True, shift=args.shift, seed=args.seed + 1,
                           progress=not args.quiet)
     final = qat.qat(small, int8, x, y, qcfg, teacher=recipes.frozen(graph))
     final.metadata = dict(graph.metadata)

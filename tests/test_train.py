@@ -17,7 +17,7 @@ from sparsegate.reference import run_graph  # noqa: E402
 from sparsegate.reference.nn import gate_knob  # noqa: E402
 from sparsegate.train import gates, recipes  # noqa: E402
 from sparsegate.train.data import load_inputs  # noqa: E402
-from sparsegate.train.loop import FitConfig, fit  # noqa: E402
+from sparsegate.train.loop import FitConfig, fit, shifted  # noqa: E402
 from sparsegate.train.torch_exec import GraphModule  # noqa: E402
 
 
@@ -34,7 +34,7 @@ def test_resume_after_interruption_gives_the_same_model(fashion, tmp_path):
     torch.set_num_threads(1)
     x = _inputs()
     cfg = FitConfig(epochs=2, batch=32, progress=False, checkpoint=str(tmp_path / "a.ckpt"),
-                    checkpoint_every=2)
+                    checkpoint_every=2, flip=True, shift=2)  # augmentation repeats on resume
     whole = GraphModule(fashion)
     fit(whole, recipes.frozen(fashion), x, cfg=cfg)
 
@@ -54,6 +54,21 @@ def test_resume_after_interruption_gives_the_same_model(fashion, tmp_path):
         assert torch.allclose(a, b, atol=1e-6)
     assert not torch.equal(whole.named_graph_parameters()[0][1],
                            GraphModule(fashion).named_graph_parameters()[0][1])
+
+
+def test_shifted_translates_each_image_by_its_own_offset():
+    x = torch.zeros(64, 1, 9, 9)
+    x[:, 0, 4, 4] = torch.arange(1, 65, dtype=torch.float32)  # one marked pixel per image
+    out = shifted(x, 2, np.random.default_rng(0))
+    moves = set()
+    for i in range(64):
+        (ys, xs) = torch.nonzero(out[i, 0] == i + 1, as_tuple=True)
+        assert len(ys) == 1 and out[i].sum() == i + 1  # moved, not smeared or lost
+        moves.add((int(ys[0]) - 4, int(xs[0]) - 4))
+    assert moves <= {(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)} and len(moves) > 10
+    ramp = torch.arange(1.0, 26.0).reshape(1, 1, 5, 5).repeat(8, 1, 1, 1)
+    edge = shifted(ramp, 1, np.random.default_rng(3))
+    assert not torch.equal(edge, ramp) and edge.min() >= 1  # gaps filled from the edge, not zeros
 
 
 def test_learned_gates_meet_budget_and_export_to_reference(fashion):

@@ -25,11 +25,13 @@ class FitConfig:
     loss: str = "kl"               # "kl" for classifier logits, "mse" for any other output
     seed: int = 0
     flip: bool = False             # random horizontal flips (symmetric images, e.g. garments)
+    shift: int = 0                 # random translations by up to this many pixels (edges replicated)
     checkpoint: str | None = None  # path; written every `checkpoint_every` steps and at the end
     checkpoint_every: int = 100
     resume: bool = False
     progress: bool = True
-    cache_teacher: bool = True     # teacher outputs computed once (fine while x fits in memory)
+    cache_teacher: bool = True     # teacher outputs computed once (fine while x fits in memory;
+                                   # not with `shift`: every shifted view needs its own)
 
 
 def distill_loss(student_out, teacher_out, labels, cfg: FitConfig):
@@ -80,7 +82,7 @@ def fit(student: GraphModule, teacher, x: torch.Tensor, y: torch.Tensor | None =
         return torch.from_numpy(orders[epoch][i * cfg.batch:(i + 1) * cfg.batch])
 
     cached = None
-    if teacher is not None and cfg.cache_teacher:
+    if teacher is not None and cfg.cache_teacher and not cfg.shift:
         cached = [_outputs(teacher, x)] + ([_outputs(teacher, x.flip(3))] if cfg.flip else [])
     bar = None
     if cfg.progress:
@@ -95,6 +97,8 @@ def fit(student: GraphModule, teacher, x: torch.Tensor, y: torch.Tensor | None =
         if cfg.flip:
             flip = torch.from_numpy(np.random.default_rng([cfg.seed, step, 1]).random(len(idx)) < 0.5)
             xb = torch.where(flip[:, None, None, None], xb.flip(3), xb)
+        if cfg.shift:
+            xb = shifted(xb, cfg.shift, np.random.default_rng([cfg.seed, step, 2]))
         if on_step:
             on_step(step / total)
         if cached is not None:
@@ -127,6 +131,19 @@ def fit(student: GraphModule, teacher, x: torch.Tensor, y: torch.Tensor | None =
         bar.close()
     student.eval()
     return {"steps": total, "seconds": round(time.time() - t0, 1), "final_loss": loss_avg}
+
+
+def shifted(x: torch.Tensor, s: int, rng: np.random.Generator) -> torch.Tensor:
+    """Each image of a NCHW batch translated by its own random (dy, dx) in [-s, s]², the edge
+    pixels replicated into the gap (the background, for centred objects)."""
+    offsets = rng.integers(-s, s + 1, size=(len(x), 2))
+    padded = F.pad(x, (s, s, s, s), mode="replicate")
+    h, w = x.shape[2:]
+    out = torch.empty_like(x)
+    for dy, dx in {tuple(o) for o in offsets.tolist()}:
+        rows = torch.from_numpy(np.flatnonzero((offsets[:, 0] == dy) & (offsets[:, 1] == dx)))
+        out[rows] = padded[rows, :, s + dy:s + dy + h, s + dx:s + dx + w]
+    return out
 
 
 @torch.no_grad()
