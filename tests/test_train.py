@@ -191,7 +191,7 @@ def test_cli_train_block_writes_sparse_layers(tmp_path, capsys):
     np.save(tmp_path / "x.npy", x)
     out = tmp_path / "b.sgm"
     rc = cli_main(["train", "fashion_cnn", "--data", str(tmp_path / "x.npy"), "-o", str(out), "--mode", "block",
-                   "--sparsity", "0.8", "--epochs", "1", "--batch", "32", "--threads", "1"])
+                   "--sparsity", "0.8", "--epochs", "1", "--batch", "32", "--threads", "1", "--flip", "--shift", "2"])
     assert rc == 0
     g = read_model(out.read_bytes(), str(out))
     assert {n.op for n in g.nodes} >= {"SparseConv", "SparseGemm"}

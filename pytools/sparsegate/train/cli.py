@@ -25,6 +25,9 @@ def add_parser(sub) -> None:
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--loss", choices=["kl", "mse"], default=None,
                    help="distillation loss (default: kl for classifiers, mse otherwise)")
+    t.add_argument("--flip", action="store_true", help="random horizontal flips while training")
+    t.add_argument("--shift", type=int, default=0, metavar="N",
+                   help="random translations by up to N pixels while training (the original model sees each view)")
     t.add_argument("--holdout", type=float, default=0.1, help="fraction of inputs kept for the summary")
     t.add_argument("--checkpoint", help="checkpoint file (default: OUTPUT.ckpt); an interrupted run resumes from it")
     t.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
@@ -77,7 +80,8 @@ def cmd_train(args) -> int:
     out_shape = graph.tensors[graph.outputs[0]].shape
     classifier = len(out_shape) == 2 and graph.metadata.get("task", "classification") == "classification"
     ckpt = args.checkpoint or f"{args.output}.ckpt"
-    cfg = FitConfig(epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed,
+    cfg = FitConfig(epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed, flip=args.flip,
+                    shift=args.shift,
                     loss=args.loss or ("kl" if classifier else "mse"), checkpoint=ckpt,
                     resume=not args.restart, checkpoint_every=50)
     x_train = xt[torch.from_numpy(train)]
