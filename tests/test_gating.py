@@ -249,6 +249,30 @@ def test_calibration_respects_budget_on_fashion_cnn_sample():
     assert info["macs_skipped_estimate"] > 0
 
 
+def test_calibration_drops_layers_that_cost_nothing_alone_but_fail_together():
+    """Each layer alone costs 0; any two together lose every sample (a runner that says so).
+    Lowering the cap cannot separate them; the calibration must still gate one layer."""
+    from sparsegate.conversion import convert
+    import pathlib
+    import sparsegate.zoo as zoo_pkg
+    from sparsegate.passes.gating import wasm_runner
+    graph = convert(pathlib.Path(zoo_pkg.__file__).parent / "fashion_cnn.onnx",
+                    metadata={"inputs": [{"name": "input", "shape": [1, 1, 28, 28]}]})
+    calib = np.random.default_rng(0).standard_normal((4, 1, 28, 28)).astype(F32)
+
+    def runner(g, feeds):
+        outs = wasm_runner(graph, feeds)  # ungated outputs: every layer alone costs nothing
+        if len(gated_layers(g)) >= 2:
+            outs = [{k: -v for k, v in o.items()} for o in outs]  # a different top-1 everywhere
+        return outs
+
+    out = calibrate_gates(graph, calib, budget=0.1, levels=(0.25, 0.5), runner=runner)
+    info = out.metadata["gating"]
+    assert len(info["layers"]) == 1 and info["calib_loss"] == 0
+    # the one kept is the one saving the most MACs at its level
+    assert info["macs_skipped_estimate"] == max(skipped_fraction(graph, {n: 0.5}) for n in gateable_convs(graph))
+
+
 @pytest.mark.slow
 def test_fashion_cnn_calibrated_skips_10_percent_within_1_point():
     """docs/gating.md: post-training calibration on 1000 training images (spread-scaled

@@ -399,10 +399,11 @@ def calibrate_gates(graph: Graph, calib_inputs, budget: float = 0.01, *,
             level[best] = best_j
             used += best_dl
 
-    cap, chosen, measured = budget, {}, 0.0
+    cap, chosen, measured, first = budget, {}, 0.0, None
     for _ in range(8):
         level = allocate(cap)
         chosen = {n: levels[i] for n, i in level.items() if i >= 0}
+        first = chosen if first is None else first
         measured = loss_of(chosen)
         say(f"  cap {cap:.4f}: {len(chosen)} layers, {100 * skipped_fraction(graph, chosen):.2f}% "
             f"of MACs skipped, loss {measured:.4f}")
@@ -410,7 +411,21 @@ def calibrate_gates(graph: Graph, calib_inputs, budget: float = 0.01, *,
             break
         cap *= 0.6
     else:
+        # A lower cap cannot drop layers whose loss alone measured 0, yet together they can
+        # cost more than the budget: rebuild from the first allocation one layer at a time, the
+        # most MACs per predicted loss first, keeping a layer only if the measured loss holds.
+        def efficiency(name: str) -> float:
+            i = levels.index(first[name])
+            return saved(name, i) / (sens[name][i] + 1e-3 * budget + 1e-9)
+
         chosen, measured = {}, 0.0
+        for name in sorted(first, key=efficiency, reverse=True):
+            trial = {**chosen, name: first[name]}
+            loss = loss_of(trial)
+            if loss <= budget + 1e-12:
+                chosen, measured = trial, loss
+        say(f"  one layer at a time: {len(chosen)} layers, "
+            f"{100 * skipped_fraction(graph, chosen):.2f}% of MACs skipped, loss {measured:.4f}")
     out = add_gates(graph, chosen, fill=fill, scales=scales)
     out.metadata["gating"] = {
         "kind": kind, "fill": fill, "scale": scale, "budget": budget, "calib_samples": len(feeds),
