@@ -12,7 +12,8 @@ torch = pytest.importorskip("torch")
 import sparsegate  # noqa: E402
 from sparsegate import zoo  # noqa: E402
 from sparsegate.cli import main as cli_main  # noqa: E402
-from sparsegate.format import read_model  # noqa: E402
+from sparsegate.format import model_bytes, read_model  # noqa: E402
+from sparsegate.macs import graph_macs  # noqa: E402
 from sparsegate.reference import run_graph  # noqa: E402
 from sparsegate.reference.nn import gate_knob  # noqa: E402
 from sparsegate.train import gates, recipes  # noqa: E402
@@ -113,6 +114,53 @@ def test_static_pruning_holds_channels_at_zero(fashion):
             assert int((np.abs(w).reshape(len(w), -1).sum(1) > 0).sum()) == keep[node.name]
     dense, executed = recipes.pruned_macs(fashion, keep)
     assert executed < 0.7 * dense
+    small, removed = recipes.remove_pruned(g, pruner.masks, x[:4].numpy())
+    assert removed == 12 + 24 and graph_macs(small) <= executed  # the Gemm also loses 49 columns per channel
+    sess = sparsegate.Session(model_bytes(small))
+    sess.run({"input": x[:1].numpy()})
+    assert sess.stats()["macs_executed"] == graph_macs(small)
+    shapes = {n.name: small.tensors[n.inputs[1]].shape[0] for n in small.nodes if n.name in keep}
+    assert shapes == keep
+    for i in range(2):
+        feeds = {"input": x[i:i + 1].numpy()}
+        np.testing.assert_allclose(run_graph(small, feeds)["logits"], run_graph(g, feeds)["logits"],
+                                   rtol=1e-5, atol=1e-5)
+
+
+def test_remove_pruned_follows_residuals_and_folds_what_depthwise_convs_leave():
+    """A residual channel goes only when both layers making it pruned it; a channel an expand
+    conv pruned still carries the depthwise conv's bias, which is folded into the projection."""
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(0)
+    shapes = {"wa": (8, 3, 1, 1), "wb": (8, 8, 1, 1), "we": (8, 8, 1, 1), "wd": (8, 1, 3, 3), "wf": (4, 8, 1, 1)}
+    w = {k: rng.standard_normal(s).astype(np.float32) * 0.5 for k, s in shapes.items()}
+    w.update({f"b{k[1]}": rng.standard_normal(s[0]).astype(np.float32) * 0.5 for k, s in shapes.items()})
+    w["wa"][[2, 3]], w["ba"][[2, 3]] = 0, 0  # a prunes 2 and 3, b only 2: channel 3 of the sum stays
+    w["wb"][2], w["bb"][2] = 0, 0
+    w["we"][5], w["be"][5] = 0, 0            # the depthwise conv then outputs relu(bd[5]) there
+    n = helper.make_node
+    nodes = [n("Conv", ["x", "wa", "ba"], ["a"], name="a"), n("Relu", ["a"], ["ra"]),
+             n("Conv", ["ra", "wb", "bb"], ["b"], name="b"), n("Add", ["b", "ra"], ["s"]),
+             n("Conv", ["s", "we", "be"], ["e"], name="e"), n("Relu", ["e"], ["re"]),
+             n("Conv", ["re", "wd", "bd"], ["d"], name="d", group=8, pads=[1, 1, 1, 1]), n("Relu", ["d"], ["rd"]),
+             n("Conv", ["rd", "wf", "bf"], ["y"], name="f")]
+    m = helper.make_model(helper.make_graph(
+        nodes, "t", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 6, 6])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 6, 6])],
+        [numpy_helper.from_array(v, k) for k, v in w.items()]), opset_imports=[helper.make_opsetid("", 17)])
+    g = sparsegate.convert(m)
+    masks = {name: torch.ones(8) for name in ("a", "b", "e")}
+    masks["a"][[2, 3]] = 0
+    masks["b"][2] = 0
+    masks["e"][5] = 0
+    x = np.random.default_rng(1).standard_normal((4, 1, 3, 6, 6)).astype(np.float32)
+    small, removed = recipes.remove_pruned(g, masks, x)
+    convs = {nd.name: small.tensors[nd.inputs[1]].shape for nd in small.nodes if nd.op == "Conv"}
+    assert removed == 3 and convs["a"][0] == convs["b"][0] == 7 and convs["e"][0] == 7
+    assert convs["d"][0] == 7 and convs["f"][1] == 7
+    for xi in x:
+        np.testing.assert_allclose(run_graph(small, {"x": xi})["y"], run_graph(g, {"x": xi})["y"],
+                                   rtol=1e-5, atol=1e-5)
 
 
 def test_block_sparse_fine_tuning_keeps_blocks_at_zero_and_runs_sparse(fashion):
@@ -198,6 +246,22 @@ def test_cli_train_block_writes_sparse_layers(tmp_path, capsys):
     sess = sparsegate.Session(str(out))
     sess.run({"input": x[:1]})
     assert sess.stats()["macs_executed"] < 0.4 * sess.stats()["macs_dense"]
+
+
+def test_cli_train_prune_writes_the_smaller_model(tmp_path, capsys):
+    x = _inputs(120).numpy()
+    np.save(tmp_path / "x.npy", x)
+    out = tmp_path / "p.sgm"
+    rc = cli_main(["train", "fashion_cnn", "--data", str(tmp_path / "x.npy"), "-o", str(out), "--mode", "prune",
+                   "--sparsity", "0.5", "--epochs", "1", "--batch", "32", "--threads", "1"])
+    assert rc == 0
+    text = capsys.readouterr().out
+    summary = json.loads(text[text.index("{"):])
+    g = read_model(out.read_bytes(), str(out))
+    assert [g.tensors[n.inputs[1]].shape[0] for n in g.nodes if n.op == "Conv"] == [8, 16, 32]
+    sess = sparsegate.Session(str(out))
+    sess.run({"input": x[:1]})
+    assert sess.stats()["macs_executed"] == summary["macs_executed"] < 0.3 * summary["macs_dense"]
 
 
 def test_sparsegate_works_without_torch():

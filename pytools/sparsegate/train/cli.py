@@ -58,6 +58,7 @@ def cmd_train(args) -> int:
 
     from ..errors import InputError
     from ..format import write_model
+    from ..macs import graph_macs
     from . import gates, recipes
     from .data import load_inputs
     from .loop import FitConfig
@@ -99,7 +100,7 @@ def cmd_train(args) -> int:
         layers = gates.gateable(graph)
         keep = {n: max(1, round(graph.tensors[next(nd for nd in graph.nodes if nd.name == n).inputs[1]].shape[0]
                                * (1 - args.sparsity))) for n in layers}
-        student, _ = recipes.static_pruning(graph, x_train, y_train, cfg, keep)
+        student, pruner = recipes.static_pruning(graph, x_train, y_train, cfg, keep)
     elif args.mode == "block":
         from ..passes.block_sparsity import default_layers, encode_sparse
         plan = {n: args.sparsity for n in default_layers(graph, (4, 1))}
@@ -109,6 +110,11 @@ def cmd_train(args) -> int:
     out = student.to_graph()
     if args.mode == "block":
         out = encode_sparse(out, (4, 1))
+    if args.mode == "prune":
+        out, removed = recipes.remove_pruned(out, pruner.masks, x[train[:16]])
+        if removed < sum(int((m == 0).sum()) for m in pruner.masks.values()):
+            print(f"note: {removed} pruned channels removed; the others are tied to channels of unpruned "
+                  "layers (e.g. through a residual Add) and stay, as zeros")
     write_model(out, args.output)
     summary = {"model": args.model, "mode": args.mode, "output": args.output,
                "seconds": round(time.time() - t0, 1), "bytes": pathlib.Path(args.output).stat().st_size}
@@ -126,7 +132,7 @@ def cmd_train(args) -> int:
             layers = [{"name": name, **v} for name, v in st["layers"].items()]
             skipped = st["skipped_per_input"]
         elif keep:
-            dense, executed = recipes.pruned_macs(graph, keep)
+            dense, executed = graph_macs(graph), graph_macs(out)
             summary.update(macs_dense=dense, macs_executed=executed, macs_skipped=round(1 - executed / dense, 4))
         if classifier:
             summary["holdout_top1_agreement"] = round(float((t_out.argmax(1) == s_out.argmax(1)).float().mean()), 4)

@@ -92,6 +92,38 @@ def static_pruning(graph: Graph, x, y=None, cfg: FitConfig = FitConfig(), keep: 
     return student, pruner
 
 
+def remove_pruned(graph: Graph, masks: dict[str, torch.Tensor], calib: np.ndarray) -> tuple[Graph, int]:
+    """`graph` (the fine-tuned model, pruned filters held at zero; `masks` {conv: 0/1 per output
+    channel}) with those channels removed physically, computing the same function. A channel
+    tied to others (through a residual Add, a Concat) goes only if every layer producing it
+    pruned it. What a removed channel still carried downstream — a depthwise conv's bias
+    reading a zero plane — is folded into the next layer's bias by `passes.pruning.shrink`,
+    from the channel's mean on `calib` (a few inputs, one per row). Returns (graph, channels
+    removed from the pruned layers' outputs)."""
+    from ..passes.pruning import channel_groups, channel_stats, shrink
+    out_of = {n.outputs[0]: n.name for n in graph.nodes}
+    removed: dict[str, set[int]] = {}
+    count = 0
+    for group in channel_groups(graph):
+        producers = set(group.layers)  # the layers whose filters make the group's channels
+        if not producers <= set(masks):
+            continue
+        for ch in group.channels:
+            made = [(out_of[t], c) for t, c in ch.members if out_of.get(t) in producers]
+            if made and all(masks[layer][c] == 0 for layer, c in made):
+                for t, c in ch.members:
+                    removed.setdefault(t, set()).add(c)
+                count += len(made)
+    if not removed:
+        return graph, 0
+    name, shape = graph.inputs[0], graph.tensors[graph.inputs[0]].shape
+    feeds = [{name: np.asarray(x, np.float32).reshape(shape)} for x in calib]
+    small = shrink(graph, {t: np.array(sorted(cs), np.int64) for t, cs in removed.items()},
+                   channel_stats(graph, feeds))
+    small.metadata = dict(graph.metadata)
+    return small, count
+
+
 class BlockPruner:
     """Gradual block sparsity: each layer's fraction of zeroed blocks (the lowest-L2 `block`s of
     its weight matrix, as `passes.block_sparsity` picks them) rises from 0 to its target over
