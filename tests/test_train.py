@@ -263,6 +263,18 @@ def test_cli_train_prune_writes_the_smaller_model(tmp_path, capsys):
     sess.run({"input": x[:1]})
     assert sess.stats()["macs_executed"] == summary["macs_executed"] < 0.3 * summary["macs_dense"]
 
+    q = tmp_path / "q.sgm"
+    rc = cli_main(["train", "fashion_cnn", "--data", str(tmp_path / "x.npy"), "-o", str(q), "--mode", "prune",
+                   "--sparsity", "0.5", "--epochs", "1", "--batch", "32", "--threads", "1", "--int8",
+                   "--qat-epochs", "0.5"])
+    assert rc == 0
+    gq = read_model(q.read_bytes(), str(q))
+    assert [gq.tensors[n.inputs[1]].shape[0] for n in gq.nodes if n.op == "ConvInt8"] == [8, 16, 32]
+    assert q.stat().st_size < 0.35 * out.stat().st_size and not list(tmp_path.glob("*.ckpt*"))
+    capsys.readouterr()
+    assert cli_main(["train", "fashion_cnn", "--data", str(tmp_path / "x.npy"), "-o", str(q), "--int8"]) != 0
+    assert "--int8 goes with --mode prune or dense, not gated" in capsys.readouterr().err
+
 
 def test_sparsegate_works_without_torch():
     import subprocess

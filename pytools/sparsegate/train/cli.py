@@ -25,6 +25,9 @@ def add_parser(sub) -> None:
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--loss", choices=["kl", "mse"], default=None,
                    help="distillation loss (default: kl for classifiers, mse otherwise)")
+    t.add_argument("--int8", action="store_true",
+                   help="prune/dense: then int8 (ConvInt8/GemmInt8) with quantization-aware training")
+    t.add_argument("--qat-epochs", type=float, default=1.0, help="with --int8")
     t.add_argument("--flip", action="store_true", help="random horizontal flips while training")
     t.add_argument("--shift", type=int, default=0, metavar="N",
                    help="random translations by up to N pixels while training (the original model sees each view)")
@@ -62,7 +65,10 @@ def cmd_train(args) -> int:
     from . import gates, recipes
     from .data import load_inputs
     from .loop import FitConfig
+    from .torch_exec import GraphModule
 
+    if args.int8 and args.mode not in ("prune", "dense"):
+        raise InputError(f"--int8 goes with --mode prune or dense, not {args.mode}")
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     graph = _load(args.model)
@@ -115,6 +121,15 @@ def cmd_train(args) -> int:
         if removed < sum(int((m == 0).sum()) for m in pruner.masks.values()):
             print(f"note: {removed} pruned channels removed; the others are tied to channels of unpruned "
                   "layers (e.g. through a residual Add) and stay, as zeros")
+    if args.int8:
+        from ..passes.quantize import quantize
+        from .qat import qat
+        print(f"int8: activation ranges from {min(len(train), 512)} inputs, then {args.qat_epochs:g} epochs of QAT")
+        qcfg = FitConfig(**{**cfg.__dict__, "epochs": args.qat_epochs, "lr": args.lr / 10, "seed": args.seed + 1,
+                            "checkpoint": f"{ckpt}.qat"})
+        out = qat(out, quantize(out, "int8", x[train[:512]]), x_train, y_train, qcfg, teacher=recipes.frozen(graph))
+        out.metadata = dict(graph.metadata)
+        student = GraphModule(out).eval()
     write_model(out, args.output)
     summary = {"model": args.model, "mode": args.mode, "output": args.output,
                "seconds": round(time.time() - t0, 1), "bytes": pathlib.Path(args.output).stat().st_size}
@@ -147,5 +162,6 @@ def cmd_train(args) -> int:
         from ..report import render_train_html
         pathlib.Path(args.report).write_text(render_train_html(summary, layers, skipped), encoding="utf-8")
         print(f"report: {args.report}")
-    pathlib.Path(ckpt).unlink(missing_ok=True)  # finished: nothing to resume
+    for done in (ckpt, f"{ckpt}.qat"):
+        pathlib.Path(done).unlink(missing_ok=True)  # finished: nothing to resume
     return 0
