@@ -49,6 +49,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--sparsity", default="0,0.5625,0.5625",
                     help="gate budget per gated conv (or one for all): fraction of channels always skipped")
     ap.add_argument("--l1", type=float, default=0.0, help="L1 weight on gate values (input-adaptive budgets)")
+    ap.add_argument("--adaptive", type=float, help="budgets are means over inputs; each input skips at least "
+                    "this fraction of its budget (input-adaptive, gates.GateSchedule)")
     ap.add_argument("--threshold", type=float, default=0.0, help="gate_threshold of the exported gates")
     ap.add_argument("--match", type=pathlib.Path, help="static: keep per layer the mean kept channels of this gated run's JSON")
     ap.add_argument("--seed", type=int, default=0)
@@ -80,11 +82,11 @@ def main(argv=None) -> dict:
     if args.mode == "gated":
         budgets = parse_budget(args.sparsity, layers)
         student = recipes.learned_gates(graph, x_train, labels, cfg, budgets, l1=args.l1,
-                                        threshold=args.threshold)
+                                        threshold=args.threshold, adaptive=args.adaptive)
         stats = gates.gate_statistics(student, x_test)
         skipped = stats.pop("skipped_per_input")
         stats["skipped_histogram"] = np.histogram(skipped, bins=10, range=(0, 1))[0].tolist()
-        result.update(budgets=budgets, l1=args.l1, threshold=args.threshold, **stats)
+        result.update(budgets=budgets, l1=args.l1, threshold=args.threshold, adaptive=args.adaptive, **stats)
     elif args.mode == "dense":
         student = recipes.dense(graph, x_train, labels, cfg)
         result.update(macs_dense=int(sum(recipes.node_macs(graph, n) for n in graph.nodes)))

@@ -95,6 +95,28 @@ def test_learned_gates_meet_budget_and_export_to_reference(fashion):
         assert [list(r) for r in record] == [list(k) for k in kept[i]]
 
 
+def test_adaptive_budgets_are_means_with_a_per_input_floor(fashion):
+    torch.set_num_threads(1)
+    x = _inputs(96)
+    cfg = FitConfig(epochs=4, batch=16, progress=False)
+    student = recipes.learned_gates(fashion, x, None, cfg, sparsity=0.5, adaptive=0.5)
+    graph = student.to_graph()
+    stats = gates.gate_statistics(student, x)
+    assert stats["skipped_max"] > stats["skipped_min"] + 0.02  # inputs differ in what they skip
+    student(x)
+    for node in graph.nodes:
+        if node.attrs.get("gate_kind"):
+            m = graph.tensors[node.inputs[1]].shape[0]
+            assert node.attrs["gate_threshold"] > 0 and int(node.attrs["gate_sparsity"] * m) == m // 4
+            skipped = 1 - student.last_gates[node.name][1].float().mean(1)
+            assert skipped.min() >= 0.25  # the floor
+            assert 0.3 < float(skipped.mean()) < 0.7  # about the budget, on average
+    record = []
+    with gate_knob(1.0, record):
+        run_graph(graph, {"input": x[:1].numpy()})
+    assert [list(r) for r in record] == [list(np.flatnonzero(m[0].numpy())) for _, m in student.last_gates.values()]
+
+
 def test_budget_for_macs(fashion):
     layers = gates.gateable(fashion)
     s = gates.budget_for_macs(fashion, layers, 0.5)

@@ -76,18 +76,33 @@ def add_gates(module: GraphModule, layers: list[str], calib: torch.Tensor,
 @dataclass
 class GateSchedule:
     """Raises every gated layer's budget from 0 to `sparsity` over the first `ramp` fraction of
-    training (a gradual schedule loses less than a jump), and adds `l1 · mean(s)` to the loss."""
+    training (a gradual schedule loses less than a jump), and adds `l1 · mean(s)` to the loss.
+
+    `adaptive` (a fraction in (0, 1]): the budget becomes a *mean* over inputs. Each input skips
+    at least `adaptive × budget` of the channels (the top-k cap) and, beyond that, every channel
+    whose gate is at most a threshold set to the budget-quantile of the last batch's gate values
+    (a running average, exported as gate_threshold): inputs whose gates are low skip more."""
     sparsity: dict[str, float]
     ramp: float = 0.5
     l1: float = 0.0
     threshold: float = 0.0
+    adaptive: float | None = None
     current: dict[str, float] = field(default_factory=dict)
+    thresholds: dict[str, float] = field(default_factory=dict)
 
     def update(self, module: GraphModule, progress: float) -> None:
         f = min(1.0, progress / self.ramp) if self.ramp > 0 else 1.0
         for name, target in self.sparsity.items():
             self.current[name] = target * f
-            module.set_gate_budget(name, target * f, self.threshold)
+            if self.adaptive is None:
+                module.set_gate_budget(name, target * f, self.threshold)
+                continue
+            s = module.last_gates.get(name, (None, None))[0]
+            if s is not None and target * f > 0:
+                q = float(torch.quantile(s.detach().flatten().float(), target * f))
+                old = self.thresholds.get(name, q)
+                self.thresholds[name] = 0.9 * old + 0.1 * q
+            module.set_gate_budget(name, self.adaptive * target * f, self.thresholds.get(name, 0.0))
 
     def penalty(self, module: GraphModule) -> torch.Tensor:
         """l1 · mean over layers of mean(s) / mean(s) (the divisor detached). A plain L1 on s

@@ -32,14 +32,15 @@ def dense(graph: Graph, x, y=None, cfg: FitConfig = FitConfig()) -> GraphModule:
 
 def learned_gates(graph: Graph, x, y=None, cfg: FitConfig = FitConfig(), sparsity=0.5,
                   layers: list[str] | None = None, l1: float = 0.0, threshold: float = 0.0,
-                  ramp: float = 0.5) -> GraphModule:
+                  ramp: float = 0.5, adaptive: float | None = None) -> GraphModule:
     """Adds learned gates to `layers` (default: every gateable Conv) and fine-tunes by
-    distillation. `sparsity`: one budget for all layers or {layer: budget}."""
+    distillation. `sparsity`: one budget for all layers or {layer: budget}; `adaptive`: budgets
+    are means over inputs (`gates.GateSchedule`)."""
     layers = layers or gates_mod.gateable(graph)
     budgets = sparsity if isinstance(sparsity, dict) else {name: float(sparsity) for name in layers}
     student = GraphModule(graph)
     gates_mod.add_gates(student, list(budgets), x[:2000], threshold=threshold)
-    schedule = gates_mod.GateSchedule(budgets, ramp=ramp, l1=l1, threshold=threshold)
+    schedule = gates_mod.GateSchedule(budgets, ramp=ramp, l1=l1, threshold=threshold, adaptive=adaptive)
     fit(student, frozen(graph), x, y, cfg, on_step=lambda f: schedule.update(student, f),
         penalty=lambda: schedule.penalty(student))
     schedule.update(student, 1.0)
