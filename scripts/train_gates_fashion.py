@@ -45,6 +45,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--no-labels", action="store_true", help="distillation only (unlabeled inputs)")
     ap.add_argument("--epochs", type=float, default=20)
     ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--shift", type=int, default=0, help="random translations by up to N pixels while training")
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--sparsity", default="0,0.5625,0.5625",
                     help="gate budget per gated conv (or one for all): fraction of channels always skipped")
@@ -71,12 +72,14 @@ def main(argv=None) -> dict:
     x_test, y_test = (torch.from_numpy(a) for a in fashion_mnist.load_inputs("test"))
     labels = None if args.no_labels else y_train
     cfg = loop.FitConfig(epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed, flip=True,
+                         shift=args.shift,
                          checkpoint=str(args.checkpoint) if args.checkpoint else None, resume=True,
                          progress=not args.quiet)
     teacher_acc = loop.accuracy(recipes.frozen(graph), x_test, y_test)
     layers = gates.gateable(graph)
     t0 = time.time()
     result = {"mode": args.mode, "labels": not args.no_labels, "epochs": args.epochs, "lr": args.lr,
+              "shift": args.shift,
               "batch": args.batch, "seed": args.seed, "original_accuracy": teacher_acc,
               "command": " ".join(["python scripts/train_gates_fashion.py", *sys.argv[1:]])}
     if args.mode == "gated":
