@@ -230,6 +230,26 @@ def test_load_inputs_from_arrays_and_images(tmp_path, fashion):
         load_inputs(tmp_path / "batch.npy", (1, 3, 28, 28))
 
 
+@pytest.mark.slow
+def test_pruned_mobilenetv2_loses_its_channels_not_its_outputs():
+    """Every group-1 conv of MobileNetV2 pruned to 70%: channels tied through the residual Adds
+    stay unless both sides pruned them; the rest leave the model, with the same outputs."""
+    torch.set_num_threads(2)
+    g = sparsegate.convert(zoo.fetch("mobilenetv2"), metadata=zoo.info("mobilenetv2"))
+    x = torch.from_numpy(np.random.default_rng(0).standard_normal((8, 3, 224, 224)).astype(np.float32))
+    nodes = {n.name: n for n in g.nodes}
+    keep = {n: round(g.tensors[nodes[n].inputs[1]].shape[0] * 0.7) for n in gates.gateable(g)}
+    student, pruner = recipes.static_pruning(g, x, None, FitConfig(epochs=1, batch=4, progress=False), keep)
+    zeros = student.to_graph()
+    small, removed = recipes.remove_pruned(zeros, pruner.masks, x[:4].numpy())
+    pruned = sum(int((m == 0).sum()) for m in pruner.masks.values())
+    assert 0.9 * pruned < removed < pruned and graph_macs(small) < 0.6 * graph_macs(g)
+    for i in range(2):
+        feeds = {g.inputs[0]: x[i:i + 1].numpy()}
+        np.testing.assert_allclose(run_graph(small, feeds)[g.outputs[0]], run_graph(zeros, feeds)[g.outputs[0]],
+                                   rtol=1e-4, atol=1e-4)
+
+
 def test_cli_train_gated_writes_sgm_and_summary(tmp_path, capsys):
     from sparsegate.zoo import fashion_mnist
     try:
