@@ -79,7 +79,8 @@ def main():
     final.metadata = dict(graph.metadata)
     fp32_bytes, final_bytes = len(model_bytes(graph)), len(model_bytes(final))
     result = {
-        "keep": keep, "epochs": args.epochs, "qat_epochs": args.qat_epochs, "labels": not args.no_labels,
+        "keep": keep, "epochs": args.epochs, "qat_epochs": args.qat_epochs, "shift": args.shift,
+        "labels": not args.no_labels,
         "seed": args.seed, "original_accuracy_runtime": runtime_accuracy(graph, xte, yte),
         "pruned_float_accuracy": float_acc, "pruned_int8_ptq_accuracy": ptq_acc,
         "accuracy_runtime": runtime_accuracy(final, xte, yte),
