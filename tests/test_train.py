@@ -231,23 +231,28 @@ def test_load_inputs_from_arrays_and_images(tmp_path, fashion):
 
 
 @pytest.mark.slow
-def test_pruned_mobilenetv2_loses_its_channels_not_its_outputs():
-    """Every group-1 conv of MobileNetV2 pruned to 70%: the convs writing into one residual
-    stream prune the same channels, so every pruned channel leaves the model, outputs unchanged."""
+@pytest.mark.parametrize("name, shape, removed_share", [("mobilenetv2", (3, 224, 224), 1.0),
+                                                        ("yolov8n", (3, 320, 320), 0.85)])
+def test_pruned_real_models_lose_their_channels_not_their_outputs(name, shape, removed_share):
+    """Every group-1 conv pruned to 70%. MobileNetV2: the convs writing into one residual stream
+    prune the same channels, so every pruned channel leaves. YOLOv8n: channels tied through a
+    C2f's Split and Add stay unless every layer making them pruned them: 1,389 of 1,627 leave.
+    The outputs do not change."""
     torch.set_num_threads(2)
-    g = sparsegate.convert(zoo.fetch("mobilenetv2"), metadata=zoo.info("mobilenetv2"))
-    x = torch.from_numpy(np.random.default_rng(0).standard_normal((8, 3, 224, 224)).astype(np.float32))
+    g = sparsegate.convert(zoo.fetch(name), metadata=zoo.info(name))
+    x = torch.from_numpy(np.random.default_rng(0).standard_normal((4, *shape)).astype(np.float32))
     nodes = {n.name: n for n in g.nodes}
     keep = {n: round(g.tensors[nodes[n].inputs[1]].shape[0] * 0.7) for n in gates.gateable(g)}
-    student, pruner = recipes.static_pruning(g, x, None, FitConfig(epochs=1, batch=4, progress=False), keep)
+    student, pruner = recipes.static_pruning(g, x, None, FitConfig(epochs=1, batch=2, progress=False), keep)
     zeros = student.to_graph()
-    small, removed = recipes.remove_pruned(zeros, pruner.masks, x[:4].numpy())
+    small, removed = recipes.remove_pruned(zeros, pruner.masks, x[:2].numpy())
     pruned = sum(int((m == 0).sum()) for m in pruner.masks.values())
-    assert removed == pruned and graph_macs(small) < 0.6 * graph_macs(g)
+    assert removed_share * pruned <= removed <= pruned and graph_macs(small) < 0.6 * graph_macs(g)
     for i in range(2):
         feeds = {g.inputs[0]: x[i:i + 1].numpy()}
-        np.testing.assert_allclose(run_graph(small, feeds)[g.outputs[0]], run_graph(zeros, feeds)[g.outputs[0]],
-                                   rtol=1e-4, atol=1e-4)
+        want = run_graph(zeros, feeds)[g.outputs[0]]
+        np.testing.assert_allclose(run_graph(small, feeds)[g.outputs[0]], want, rtol=1e-4,
+                                   atol=1e-5 * float(np.abs(want).max()))
 
 
 def test_cli_train_gated_writes_sgm_and_summary(tmp_path, capsys):
