@@ -231,13 +231,11 @@ def test_load_inputs_from_arrays_and_images(tmp_path, fashion):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name, shape, removed_share", [("mobilenetv2", (3, 224, 224), 1.0),
-                                                        ("yolov8n", (3, 320, 320), 0.85)])
-def test_pruned_real_models_lose_their_channels_not_their_outputs(name, shape, removed_share):
-    """Every group-1 conv pruned to 70%. MobileNetV2: the convs writing into one residual stream
-    prune the same channels, so every pruned channel leaves. YOLOv8n: channels tied through a
-    C2f's Split and Add stay unless every layer making them pruned them: 1,389 of 1,627 leave.
-    The outputs do not change."""
+@pytest.mark.parametrize("name, shape", [("mobilenetv2", (3, 224, 224)), ("yolov8n", (3, 320, 320))])
+def test_pruned_real_models_lose_their_channels_not_their_outputs(name, shape):
+    """Every group-1 conv pruned to 70%: channels made by several convs (MobileNetV2's residual
+    streams, YOLOv8n's C2f Split + Add) are pruned in all of them at once, channels feeding the
+    outputs not at all, so every pruned channel leaves the model; the outputs do not change."""
     torch.set_num_threads(2)
     g = sparsegate.convert(zoo.fetch(name), metadata=zoo.info(name))
     x = torch.from_numpy(np.random.default_rng(0).standard_normal((4, *shape)).astype(np.float32))
@@ -247,7 +245,8 @@ def test_pruned_real_models_lose_their_channels_not_their_outputs(name, shape, r
     zeros = student.to_graph()
     small, removed = recipes.remove_pruned(zeros, pruner.masks, x[:2].numpy())
     pruned = sum(int((m == 0).sum()) for m in pruner.masks.values())
-    assert removed_share * pruned <= removed <= pruned and graph_macs(small) < 0.6 * graph_macs(g)
+    assert removed == pruned > 0.25 * sum(m.numel() for m in pruner.masks.values())
+    assert graph_macs(small) < 0.6 * graph_macs(g)
     for i in range(2):
         feeds = {g.inputs[0]: x[i:i + 1].numpy()}
         want = run_graph(zeros, feeds)[g.outputs[0]]

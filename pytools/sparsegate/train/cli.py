@@ -117,10 +117,7 @@ def cmd_train(args) -> int:
     if args.mode == "block":
         out = encode_sparse(out, (4, 1))
     if args.mode == "prune":
-        out, removed = recipes.remove_pruned(out, pruner.masks, x[train[:16]])
-        if removed < sum(int((m == 0).sum()) for m in pruner.masks.values()):
-            print(f"note: {removed} pruned channels removed; the others are tied to channels of unpruned "
-                  "layers (e.g. through a residual Add) and stay, as zeros")
+        out, _ = recipes.remove_pruned(out, pruner.masks, x[train[:16]])
     if args.int8:
         from ..passes.quantize import quantize
         from .qat import qat

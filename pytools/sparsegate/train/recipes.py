@@ -51,47 +51,40 @@ class ChannelPruner:
     """Gradual structured pruning by filter L1 norm: the pruned count of each layer rises from 0
     to its target over the first `ramp` of training; pruned filters (and biases) are held at 0
     after every optimizer step, so the model exports dense-with-zeros (`remove_pruned` then
-    takes the channels out). Layers whose outputs are summed channel by channel (a residual
-    stream: every conv writing into it) prune the same channels, ranked by their summed norms,
-    so that those channels can leave the stream."""
+    takes the channels out). Only channels the model can lose are pruned: a channel made by
+    several layers (a residual stream, a YOLO C2f's Split and Add) is pruned in all of them at
+    once, ranked by their summed norms, while each still has pruning left to do; a channel that
+    reaches a graph output or an op that fixes its channels is never pruned."""
 
     def __init__(self, module: GraphModule, keep: dict[str, int], ramp: float = 0.5):
+        from ..passes.pruning import channel_groups
         self.module, self.keep, self.ramp = module, keep, ramp
         self.nodes = {n.name: n for n in module.graph.nodes if n.name in keep}
         self.masks = {name: torch.ones(module.tensor(n.inputs[1]).shape[0]) for name, n in self.nodes.items()}
-        self.units = self._residual_streams()
-        tied = {name for unit in self.units for name in unit}
-        self.units += [[name] for name in self.nodes if name not in tied]
-
-    def _residual_streams(self) -> list[list[str]]:
-        from ..passes.pruning import channel_groups
-        out_of = {n.outputs[0]: n.name for n in self.module.graph.nodes}
-        streams = []
-        for group in channel_groups(self.module.graph):
-            layers = group.layers
-            if len(layers) < 2 or not set(layers) <= set(self.nodes):
-                continue
-            m = {self.masks[name].numel() for name in layers}
-            made = [sorted((out_of[t], c) for t, c in ch.members if out_of.get(t) in layers) for ch in group.channels]
-            if len(m) == 1 and len(made) == m.pop() and all(
-                    [name for name, _ in pairs] == sorted(layers) and len({c for _, c in pairs}) == 1
-                    for pairs in made):
-                streams.append(sorted(layers))
-        return streams
+        out_of = {n.outputs[0]: n.name for n in module.graph.nodes}
+        self.channels: list[list[tuple[str, int]]] = []  # each removable channel: the (layer, index) making it
+        for group in channel_groups(module.graph):
+            for ch in group.channels:
+                made = [(out_of[t], c) for t, c in ch.members if out_of.get(t) in group.layers]
+                if made and all(layer in self.nodes for layer, _ in made):
+                    self.channels.append(made)
 
     @torch.no_grad()
     def update(self, progress: float) -> None:
         f = min(1.0, progress / self.ramp) if self.ramp > 0 else 1.0
-        for unit in self.units:
-            weights = [self.module.tensor(self.nodes[name].inputs[1]) for name in unit]
-            m = weights[0].shape[0]
-            prune = int(round((m - max(self.keep[name] for name in unit)) * f))
-            norms = sum(w.reshape(m, -1).abs().sum(1) for w in weights) * self.masks[unit[0]]
-            order = torch.sort(norms, descending=True, stable=True).indices
-            mask = torch.zeros(m)
-            mask[order[:m - prune]] = 1
-            for name in unit:
-                self.masks[name] = mask
+        left, norms = {}, {}
+        for name, node in self.nodes.items():
+            w = self.module.tensor(node.inputs[1])
+            m = w.shape[0]
+            left[name] = int(round((m - self.keep[name]) * f))
+            norms[name] = w.reshape(m, -1).abs().sum(1) * self.masks[name]  # pruned ones score 0
+        masks = {name: torch.ones_like(mask) for name, mask in self.masks.items()}
+        for made in sorted(self.channels, key=lambda made: float(sum(norms[layer][c] for layer, c in made))):
+            if all(left[layer] > 0 for layer, _ in made):
+                for layer, c in made:
+                    masks[layer][c] = 0
+                    left[layer] -= 1
+        self.masks = masks
         self.apply()
 
     @torch.no_grad()
