@@ -99,8 +99,9 @@ class ChannelPruner:
 
 def static_pruning(graph: Graph, x, y=None, cfg: FitConfig = FitConfig(), keep: dict[str, int] | None = None,
                    ramp: float = 0.5) -> tuple[GraphModule, ChannelPruner]:
-    """Fine-tuned structured pruning to `keep` output channels per Conv (activations must map
-    0 to 0, e.g. ReLU, for a pruned channel to be exactly 0)."""
+    """Fine-tuned structured pruning down to `keep` output channels per Conv, among the channels
+    the model can lose (`ChannelPruner`; activations must map 0 to 0, e.g. ReLU or SiLU, for a
+    pruned channel to be exactly 0)."""
     student = GraphModule(graph)
     pruner = ChannelPruner(student, keep, ramp)
     fit(student, frozen(graph), x, y, cfg, on_step=pruner.update, after_step=pruner.apply)
@@ -121,12 +122,9 @@ def remove_pruned(graph: Graph, masks: dict[str, torch.Tensor], calib: np.ndarra
     removed: dict[str, set[int]] = {}
     count = 0
     for group in channel_groups(graph):
-        producers = set(group.layers)  # the layers whose filters make the group's channels
-        if not producers <= set(masks):
-            continue
         for ch in group.channels:
-            made = [(out_of[t], c) for t, c in ch.members if out_of.get(t) in producers]
-            if made and all(masks[layer][c] == 0 for layer, c in made):
+            made = [(out_of[t], c) for t, c in ch.members if out_of.get(t) in group.layers]
+            if made and all(layer in masks and masks[layer][c] == 0 for layer, c in made):
                 for t, c in ch.members:
                     removed.setdefault(t, set()).add(c)
                 count += len(made)
