@@ -280,13 +280,19 @@ def test_cli_train_gated_writes_sgm_and_summary(tmp_path, capsys):
     assert sess.stats()["macs_executed"] < 0.6 * sess.stats()["macs_dense"]
 
 
-def test_cli_train_block_writes_sparse_layers(tmp_path, capsys):
+def _train_cli(tmp_path, out: str, *options: str) -> tuple[int, np.ndarray]:
+    """`sparsegate train fashion_cnn` on 120 random inputs, 1 epoch, writing tmp_path/out."""
     x = _inputs(120).numpy()
     np.save(tmp_path / "x.npy", x)
-    out = tmp_path / "b.sgm"
-    rc = cli_main(["train", "fashion_cnn", "--data", str(tmp_path / "x.npy"), "-o", str(out), "--mode", "block",
-                   "--sparsity", "0.8", "--epochs", "1", "--batch", "32", "--threads", "1", "--flip", "--shift", "2"])
+    rc = cli_main(["train", "fashion_cnn", "--data", str(tmp_path / "x.npy"), "-o", str(tmp_path / out),
+                   "--epochs", "1", "--batch", "32", "--threads", "1", *options])
+    return rc, x
+
+
+def test_cli_train_block_writes_sparse_layers(tmp_path, capsys):
+    rc, x = _train_cli(tmp_path, "b.sgm", "--mode", "block", "--sparsity", "0.8", "--flip", "--shift", "2")
     assert rc == 0
+    out = tmp_path / "b.sgm"
     g = read_model(out.read_bytes(), str(out))
     assert {n.op for n in g.nodes} >= {"SparseConv", "SparseGemm"}
     sess = sparsegate.Session(str(out))
@@ -295,12 +301,9 @@ def test_cli_train_block_writes_sparse_layers(tmp_path, capsys):
 
 
 def test_cli_train_prune_writes_the_smaller_model(tmp_path, capsys):
-    x = _inputs(120).numpy()
-    np.save(tmp_path / "x.npy", x)
-    out = tmp_path / "p.sgm"
-    rc = cli_main(["train", "fashion_cnn", "--data", str(tmp_path / "x.npy"), "-o", str(out), "--mode", "prune",
-                   "--sparsity", "0.5", "--epochs", "1", "--batch", "32", "--threads", "1"])
+    rc, x = _train_cli(tmp_path, "p.sgm", "--mode", "prune", "--sparsity", "0.5")
     assert rc == 0
+    out = tmp_path / "p.sgm"
     text = capsys.readouterr().out
     summary = json.loads(text[text.index("{"):])
     g = read_model(out.read_bytes(), str(out))
@@ -309,16 +312,14 @@ def test_cli_train_prune_writes_the_smaller_model(tmp_path, capsys):
     sess.run({"input": x[:1]})
     assert sess.stats()["macs_executed"] == summary["macs_executed"] < 0.3 * summary["macs_dense"]
 
-    q = tmp_path / "q.sgm"
-    rc = cli_main(["train", "fashion_cnn", "--data", str(tmp_path / "x.npy"), "-o", str(q), "--mode", "prune",
-                   "--sparsity", "0.5", "--epochs", "1", "--batch", "32", "--threads", "1", "--int8",
-                   "--qat-epochs", "0.5"])
+    rc, _ = _train_cli(tmp_path, "q.sgm", "--mode", "prune", "--sparsity", "0.5", "--int8", "--qat-epochs", "0.5")
     assert rc == 0
+    q = tmp_path / "q.sgm"
     gq = read_model(q.read_bytes(), str(q))
     assert [gq.tensors[n.inputs[1]].shape[0] for n in gq.nodes if n.op == "ConvInt8"] == [8, 16, 32]
     assert q.stat().st_size < 0.35 * out.stat().st_size and not list(tmp_path.glob("*.ckpt*"))
     capsys.readouterr()
-    assert cli_main(["train", "fashion_cnn", "--data", str(tmp_path / "x.npy"), "-o", str(q), "--int8"]) != 0
+    assert _train_cli(tmp_path, "q.sgm", "--int8")[0] != 0
     assert "--int8 goes with --mode prune or dense, not gated" in capsys.readouterr().err
 
 
