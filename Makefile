@@ -48,7 +48,7 @@ setup:
 	bash scripts/setup.sh
 
 demo: setup
-	python3 -m sparsegate.cli demo
+	python3 -m sparsegate demo
 
 test: setup
 	python3 -m pytest -q

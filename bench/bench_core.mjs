@@ -169,7 +169,7 @@ export async function interleaved(runners, dims, { warmup = 30, runs = 20, seed 
 }
 
 /** Per-layer profile: each entry {name, op, macs, model} is a one-node model (written by
- * sparsegate.bench); its median time, and GFLOP/s = 2·MACs / time. */
+ * sparsegate.tools.bench); its median time, and GFLOP/s = 2·MACs / time. */
 export async function layerProfile(Session, layers, { warmup = 10, runs = 15, threads = 1 } = {}) {
   const out = [];
   for (const layer of layers) {
@@ -208,7 +208,7 @@ export async function simdPeak(wasmBytes, { iters = 1_000_000, reps = 40 } = {})
 
 // ---------------------------------------------------------------- one suite, Node or page
 
-/** Runs what `config` asks for (written by sparsegate.bench) in this process or page.
+/** Runs what `config` asks for (written by sparsegate.tools.bench) in this process or page.
  * env: { Session, ort (already configured with its numThreads), fetchBytes(src) }.
  * config: { threads, warmup, runs, seed, models: [{name, sgm, onnx, dims}],
  *           batches: [{name, batch, sgm, onnx, dims}], batch_warmup, batch_runs,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pytools"))
 
-from sparsegate.gating_bench import (format_profile, format_report, gate_profile_node, gate_speed,  # noqa: E402
+from sparsegate.tools.gating_bench import (format_profile, format_report, gate_profile_node, gate_speed,  # noqa: E402
                                     gate_speed_node, speed_model)
 
 

@@ -25,7 +25,9 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "pytools"))
 
 from sparsegate import convert, zoo  # noqa: E402
-from sparsegate.calibration import photo_inputs, run_outputs, softmax, top1_agreement  # noqa: E402
+from sparsegate.compression.calibration import photo_inputs  # noqa: E402
+from sparsegate.compression.runner import run_outputs  # noqa: E402
+from sparsegate.metrics import softmax, top1_agreement  # noqa: E402
 from sparsegate.macs import graph_macs  # noqa: E402
 from sparsegate.passes.block_sparsity import (block_prune, default_layers, encode_sparse,  # noqa: E402
                                               macs_removed)

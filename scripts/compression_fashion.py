@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 import sparsegate as sg
-from sparsegate import calibration, zoo
+from sparsegate import zoo
+from sparsegate.compression.runner import run_outputs
 from sparsegate.macs import graph_macs
 from sparsegate.passes import pruning, pruning_budget
 from sparsegate.zoo import fashion_mnist
@@ -35,8 +36,8 @@ def main():
     idx = rng.permutation(len(x))
     stats_x, tune_x, tune_y = x[idx[:256]], x[idx[256:2256]], y[idx[256:2256]]
     stats = pruning.channel_stats(g, [{"input": stats_x[i:i + 1]} for i in range(len(stats_x))])
-    test_acc = lambda graph: float((calibration.run_outputs(graph, xt).argmax(1) == yt).mean())  # noqa: E731
-    tune_acc = lambda graph: float((calibration.run_outputs(graph, tune_x).argmax(1) == tune_y).mean())  # noqa: E731
+    test_acc = lambda graph: float((run_outputs(graph, xt).argmax(1) == yt).mean())  # noqa: E731
+    tune_acc = lambda graph: float((run_outputs(graph, tune_x).argmax(1) == tune_y).mean())  # noqa: E731
     base_macs, base = graph_macs(g), test_acc(g)
     print(f"fp32: test accuracy {base:.4f}, {base_macs:,} MACs")
     configs = {"L1 ranking, no compensation": ("l1", None),

@@ -1,5 +1,5 @@
 """MobileNetV2 (ImageNet weights): top-1 agreement with fp32 against MACs removed, on 300 real
-inputs (scikit-image photos cropped, flipped and scaled by sparsegate.calibration), reported
+inputs (scikit-image photos cropped, flipped and scaled by sparsegate.compression.calibration), reported
 on all of them and on those where fp32 is confident (top probability >= 0.5).
 
     python scripts/compression_mobilenetv2.py [--out DIR] [--n 300]
@@ -13,9 +13,11 @@ import time
 from pathlib import Path
 
 import sparsegate as sg
-from sparsegate import calibration as cal
 from sparsegate import zoo
+from sparsegate.compression import calibration as cal
+from sparsegate.compression.runner import run_outputs
 from sparsegate.macs import graph_macs
+from sparsegate.metrics import softmax, top1_agreement
 from sparsegate.passes import pruning, pruning_budget
 
 RATIOS = (0.02, 0.05, 0.1, 0.2)
@@ -33,16 +35,16 @@ def main():
     pre = g.metadata["preprocess"]
     ev, stats_x, tune_x = cal.photo_inputs(pre, args.n, seed=2), cal.photo_inputs(pre, 32, seed=1), \
         cal.photo_inputs(pre, 64, seed=3)
-    ref = cal.run_outputs(g, ev)
-    confident = cal.softmax(ref).max(axis=1) >= 0.5
+    ref = run_outputs(g, ev)
+    confident = softmax(ref).max(axis=1) >= 0.5
     print(f"{args.n} inputs, {int(confident.sum())} confident (fp32 top prob >= 0.5)")
     stats = pruning.channel_stats(g, [{"input": stats_x[i:i + 1]} for i in range(len(stats_x))])
     base_macs = graph_macs(g)
 
     def measure(p):
-        o = cal.run_outputs(p, ev)
-        return {"macs_removed": 1 - graph_macs(p) / base_macs, "all": cal.top1_agreement(ref, o),
-                "confident": cal.top1_agreement(ref, o, confident)}
+        o = run_outputs(p, ev)
+        return {"macs_removed": 1 - graph_macs(p) / base_macs, "all": top1_agreement(ref, o),
+                "confident": top1_agreement(ref, o, confident)}
     configs = {"L1, no compensation": ("l1", None), "L1, bias folding": ("l1", stats.without_covs()),
                "activation, bias folding": ("activation", stats.without_covs()),
                "activation, linear (default)": ("activation", stats)}
@@ -56,8 +58,8 @@ def main():
         print(f"| {r:.2f} | {curves[next(iter(curves))][k]['macs_removed']:.1%} | " +
               " | ".join(f"{c[k]['all']:.3f} / {c[k]['confident']:.3f}" for c in curves.values()) + " |")
     groups = pruning.channel_groups(g, stats.stds)
-    tune_ref = cal.run_outputs(g, tune_x)
-    tune = lambda p: cal.top1_agreement(tune_ref, cal.run_outputs(p, tune_x))  # noqa: E731
+    tune_ref = run_outputs(g, tune_x)
+    tune = lambda p: top1_agreement(tune_ref, run_outputs(p, tune_x))  # noqa: E731
     rows = pruning_budget.sensitivity(g, tune, stats, groups, ratios=(0.05, 0.1, 0.25))
     budgets = []
     for budget in (0.02, 0.05, 0.1):

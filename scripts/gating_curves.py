@@ -1,7 +1,7 @@
 """Post-training gating curves (docs/gating.md): agreement with the ungated fp32 model versus
 the fraction of MACs skipped (the runtime's counter), for expected-value fill and bias fill.
 
-MobileNetV2: top-1 agreement on the scikit-image photos of `sparsegate.images.sample_images()`,
+MobileNetV2: top-1 agreement on the scikit-image photos of `sparsegate.vision.images.sample_images()`,
 each as 8 views (4 crops × horizontal flip). YOLOv8n: mAP@0.5 against the fp32 model's own
 detections (score ≥ 0.25) on the same photos. Heuristic gates at knob 1.
 
@@ -27,11 +27,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pytools"))
 
 from sparsegate import zoo  # noqa: E402
-from sparsegate.conversion import convert  # noqa: E402
-from sparsegate.detect import decode, iou_one_to_many  # noqa: E402
-from sparsegate.images import preprocess, sample_images  # noqa: E402
-from sparsegate.passes.gating import (add_gates, calibrate_gates, gateable_convs, gated_layers,  # noqa: E402
-                                      top1_agreement, wasm_runner)
+from sparsegate.compression.conversion import convert  # noqa: E402
+from sparsegate.compression.runner import wasm_runner  # noqa: E402
+from sparsegate.metrics import top1_agreement  # noqa: E402
+from sparsegate.passes.gating import add_gates, calibrate_gates, gateable_convs, gated_layers  # noqa: E402
+from sparsegate.vision.detect import decode, iou_one_to_many  # noqa: E402
+from sparsegate.vision.images import preprocess, sample_images  # noqa: E402
 
 LEVELS = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
 # Calibration half: YOLOv8n's fp32 detections (score ≥ 0.25) alternate between the halves
@@ -136,7 +137,7 @@ def curve(name: str, budgets=BUDGETS, cal_fills=None) -> dict:
             say(f"{name} calibrating, {fill} fill, budget {b}")
             g = calibrate_gates(graph, calib_feeds, budget=b, metric=score, fill=fill,
                                 levels=CAL_LEVELS.get(name, (0.1, 0.2, 0.3)),
-                                scale_samples=SCALE_SAMPLES, sweep=sweep, verbose=True)
+                                scale_samples=SCALE_SAMPLES, sweep=sweep, verbose=True, runner=wasm_runner)
             outs, frac = wasm_runner(g, held_feeds, stats=True)
             info = g.metadata["gating"]
             pts.append({"budget": b, "macs_skipped": 1 - frac, "score": score(ref_held, outs),
@@ -166,7 +167,7 @@ def fashion(budgets=(0.01, 0.03, 0.05), n_calib: int = 1000) -> dict:
     print(f"fashion_cnn dense: test accuracy {100 * acc0:.2f}% (10k)")
     res = {"dense_accuracy": acc0, "calibrated": []}
     for b in budgets:
-        gated = calibrate_gates(graph, xtr[:n_calib], budget=b, fill="expected")
+        gated = calibrate_gates(graph, xtr[:n_calib], budget=b, fill="expected", runner=wasm_runner)
         acc, skipped = evaluate(gated)
         res["calibrated"].append({"budget": b, "layers": gated_layers(gated), "accuracy": acc,
                                   "macs_skipped": skipped})

@@ -19,6 +19,7 @@ from sparsegate.format import model_bytes
 from sparsegate.passes.quantize import quantize
 from sparsegate.runtime import Session
 from sparsegate.zoo import fashion_mnist
+from sparsegate.compression.runner import wasm_runner
 
 
 def accuracy(graph, x, y) -> float:
@@ -41,7 +42,7 @@ def main() -> None:
     onnx_bytes = os.path.getsize(onnx)
     rows = [("fp32", g)]
     rows += [(m, quantize(g, m)) for m in ("fp16-weights", "int8-weights")]
-    rows.append((f"int8 ({args.method})", quantize(g, "int8", calib, method=args.method)))
+    rows.append((f"int8 ({args.method})", quantize(g, "int8", calib, method=args.method, runner=wasm_runner)))
     base = None
     result = []
     print(f"{'encoding':22} {'accuracy':>9} {'drop (pts)':>10} {'bytes':>8} {'/ ONNX':>7}")

@@ -15,9 +15,12 @@ import json
 import os
 
 from sparsegate import convert, zoo
-from sparsegate.calibration import photo_inputs, run_outputs, softmax
+from sparsegate.compression.calibration import photo_inputs
+from sparsegate.compression.runner import run_outputs
+from sparsegate.metrics import softmax
 from sparsegate.format import model_bytes
 from sparsegate.passes.quantize import quantize
+from sparsegate.compression.runner import wasm_runner
 
 
 def main() -> None:
@@ -36,7 +39,7 @@ def main() -> None:
     confident = softmax(ref).max(axis=1) >= 0.5
     onnx_bytes = os.path.getsize(onnx)
     rows = [(m, quantize(g, m)) for m in ("fp16-weights", "int8-weights")]
-    rows.append((f"int8 ({args.method})", quantize(g, "int8", calib, method=args.method, budget=args.budget)))
+    rows.append((f"int8 ({args.method})", quantize(g, "int8", calib, method=args.method, budget=args.budget, runner=wasm_runner)))
     print(f"{args.n} inputs, {int(confident.sum())} confident (fp32 top prob >= 0.5); "
           f"fp32 ONNX {onnx_bytes} bytes; calibration {args.calib} photos")
     print(f"{'encoding':22} {'agree all':>9} {'agree conf':>10} {'bytes':>9} {'/ ONNX':>7}")

@@ -11,9 +11,10 @@ import subprocess
 import tempfile
 
 from sparsegate import convert, zoo
-from sparsegate.calibration import photo_inputs
+from sparsegate.compression.calibration import photo_inputs
 from sparsegate.format import write_model
 from sparsegate.passes.quantize import quantize
+from sparsegate.compression.runner import wasm_runner
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -27,7 +28,7 @@ def main() -> None:
     args = ap.parse_args()
     info = zoo.info("mobilenetv2")
     g = convert(zoo.fetch("mobilenetv2"), metadata=info)
-    q = quantize(g, "int8", photo_inputs(info["preprocess"], args.calib, seed=1))
+    q = quantize(g, "int8", photo_inputs(info["preprocess"], args.calib, seed=1), runner=wasm_runner)
     with tempfile.TemporaryDirectory() as tmp:
         out = pathlib.Path(args.out or tmp)
         write_model(g, out / "mobilenetv2_fp32.sgm")

@@ -27,6 +27,7 @@ from sparsegate import zoo  # noqa: E402
 from sparsegate.format import model_bytes  # noqa: E402
 from sparsegate.macs import graph_macs  # noqa: E402
 from sparsegate.zoo import fashion_mnist  # noqa: E402
+from sparsegate.compression.runner import wasm_runner  # noqa: E402
 
 
 def runtime_accuracy(graph, x, y) -> float:
@@ -71,7 +72,7 @@ def main():
     student, pruner = recipes.static_pruning(graph, x, y, cfg, keep)
     small, _ = recipes.remove_pruned(student.to_graph(), pruner.masks, xtr[:16])
     float_acc = loop.accuracy(recipes.frozen(small), torch.from_numpy(xte), torch.from_numpy(yte))
-    int8 = quantize(small, "int8", xtr[:512])
+    int8 = quantize(small, "int8", xtr[:512], runner=wasm_runner)
     ptq_acc = loop.accuracy(recipes.frozen(int8), torch.from_numpy(xte), torch.from_numpy(yte))
     qcfg = loop.FitConfig(epochs=args.qat_epochs, batch=256, lr=2e-4, flip=True, shift=args.shift, seed=args.seed + 1,
                           progress=not args.quiet)

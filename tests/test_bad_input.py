@@ -85,7 +85,7 @@ def test_unsupported_onnx_error_in_cli(tmp_path, capsys):
     model = helper.make_model(helper.make_graph([helper.make_node("Erf", ["x"], ["y"], name="e1")], "g", [x], [y]),
                               opset_imports=[helper.make_opsetid("", 13)])
     onnx.save(model, tmp_path / "bad.onnx")
-    from sparsegate.cli import main
+    from sparsegate.tools.cli import main
     assert main(["convert", str(tmp_path / "bad.onnx"), "-o", str(tmp_path / "bad.sgm")]) == 2
     assert "e1" in capsys.readouterr().err
 

@@ -83,7 +83,8 @@ def test_wasm_served_as_application_wasm_with_isolation_headers(browser):
 def test_mobilenetv2_on_photos_in_chromium(browser, mobilenet_sgm):
     """Five real photos: Chromium gives CPython's numbers and agrees with onnxruntime."""
     ort = pytest.importorskip("onnxruntime")
-    from sparsegate import images, zoo
+    from sparsegate.vision import images
+    from sparsegate import zoo
     from sparsegate.runtime import Session
     sgm = Path(mobilenet_sgm).read_bytes()
     sess = Session(sgm)

@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from sparsegate import images
-from sparsegate.cli import main
+from sparsegate.vision import images
+from sparsegate.tools.cli import main
 
 
 def test_convert_inspect_run_fashion_cnn(tmp_path, capsys):

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 import sparsegate as sg
-from sparsegate import cli, images
+from sparsegate.compression import calibration
+from sparsegate.tools import cli
+from sparsegate.vision import images
 from sparsegate.errors import InputError, SparsegateError
 
 
@@ -39,9 +41,9 @@ def test_calibration_forms_agree(tmp_path, train):
     graph = sg.convert(sg.zoo.fetch("fashion_cnn"), metadata=sg.zoo.info("fashion_cnn"))
     np.savez(tmp_path / "c.npz", input=x[:5])
     np.save(tmp_path / "c.npy", x[:5])
-    a = sg.calibration.load_calibration(tmp_path / "c.npz", graph)
-    b = sg.calibration.load_calibration(tmp_path / "c.npy", graph)
-    c = sg.calibration.load_calibration(iter(list(x[:5])), graph)  # per-sample arrays, no batch axis
+    a = calibration.load_calibration(tmp_path / "c.npz", graph)
+    b = calibration.load_calibration(tmp_path / "c.npy", graph)
+    c = calibration.load_calibration(iter(list(x[:5])), graph)  # per-sample arrays, no batch axis
     assert len(a) == 5 and all(s.shape == (1, 1, 28, 28) for s in a)
     for u, v, w in zip(a, b, c):
         np.testing.assert_array_equal(u, v)
@@ -50,7 +52,7 @@ def test_calibration_forms_agree(tmp_path, train):
     folder.mkdir()
     for i, img in enumerate(raw):
         images.save_image(img, folder / f"{i}.png")
-    d = sg.calibration.load_calibration(folder, graph)
+    d = calibration.load_calibration(folder, graph)
     np.testing.assert_allclose(np.concatenate(d), x[:6], atol=1e-5)  # preprocessing per the metadata
 
 

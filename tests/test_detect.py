@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from sparsegate import detect, images
+from sparsegate.vision import detect, images
 from sparsegate.errors import InputError
-from sparsegate.images import Transform
+from sparsegate.vision.images import Transform
 
 
 def test_nms_keeps_the_best_of_overlapping_boxes():

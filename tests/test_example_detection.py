@@ -2,7 +2,7 @@
 served by `sparsegate serve`; boxes must agree with the Python pipeline on the same photo."""
 import numpy as np
 import pytest
-from sparsegate import detect, images
+from sparsegate.vision import detect, images
 from sparsegate.runtime import Session
 
 from browser_util import shared_runner
@@ -18,7 +18,7 @@ def _iou(a, b):
 
 
 def _python_detections(name, photo):
-    from sparsegate.serve import _zoo_model
+    from sparsegate.tools.serve import _zoo_model
     sess = Session(_zoo_model(name))
     x, t = images.preprocess(images.sample_images()[photo], sess.metadata["preprocess"])
     return detect.decode(sess.metadata, sess.run({sess.inputs[0]["name"]: x}), t)

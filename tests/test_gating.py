@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from browser_util import browser  # noqa: F401  (fixture)
+from sparsegate.compression.runner import wasm_runner
 from sparsegate.errors import SparsegateError
 from sparsegate.format import model_bytes
 from sparsegate.ir import Graph, Node, TensorInfo
@@ -231,7 +232,7 @@ def test_gateable_layers_skip_output_convs():
 def test_calibration_respects_budget_on_fashion_cnn_sample():
     """A small calibration (400 training images): the result meets the agreement budget on
     its calibration data and gates only gateable layers."""
-    from sparsegate.conversion import convert
+    from sparsegate.compression.conversion import convert
     from sparsegate.zoo import fashion_mnist
     import pathlib
     import sparsegate.zoo as zoo_pkg
@@ -242,7 +243,7 @@ def test_calibration_respects_budget_on_fashion_cnn_sample():
     except SparsegateError as e:
         pytest.skip(str(e))
     calib = x[:400]
-    out = calibrate_gates(graph, calib, budget=0.02, levels=(0.1, 0.2, 0.3, 0.5))
+    out = calibrate_gates(graph, calib, budget=0.02, levels=(0.1, 0.2, 0.3, 0.5), runner=wasm_runner)
     info = out.metadata["gating"]
     assert info["calib_loss"] <= 0.02
     assert set(gated_layers(out)) <= set(gateable_convs(graph))
@@ -252,10 +253,9 @@ def test_calibration_respects_budget_on_fashion_cnn_sample():
 def test_calibration_drops_layers_that_cost_nothing_alone_but_fail_together():
     """Each layer alone costs 0; any two together lose every sample (a runner that says so).
     Lowering the cap cannot separate them; the calibration must still gate one layer."""
-    from sparsegate.conversion import convert
+    from sparsegate.compression.conversion import convert
     import pathlib
     import sparsegate.zoo as zoo_pkg
-    from sparsegate.passes.gating import wasm_runner
     graph = convert(pathlib.Path(zoo_pkg.__file__).parent / "fashion_cnn.onnx",
                     metadata={"inputs": [{"name": "input", "shape": [1, 1, 28, 28]}]})
     calib = np.random.default_rng(0).standard_normal((4, 1, 28, 28)).astype(F32)
@@ -280,7 +280,7 @@ def test_fashion_cnn_calibrated_skips_10_percent_within_1_point():
     accuracy drop ≤ 1 point on the full 10k test set. Batches of 500 (decisions are per sample)."""
     import pathlib
     import sparsegate.zoo as zoo_pkg
-    from sparsegate.conversion import convert
+    from sparsegate.compression.conversion import convert
     from sparsegate.zoo import fashion_mnist
     batch = 500
     graph = convert(pathlib.Path(zoo_pkg.__file__).parent / "fashion_cnn.onnx",
@@ -293,7 +293,7 @@ def test_fashion_cnn_calibrated_skips_10_percent_within_1_point():
     xtr = np.asarray(xtr, F32).reshape(-1, 1, 28, 28)
     xte = np.asarray(xte, F32).reshape(-1, 1, 28, 28)
     calib = [{"input": xtr[i:i + batch]} for i in range(0, 1000, batch)]
-    out = calibrate_gates(graph, calib, budget=0.03, scale_samples=500)
+    out = calibrate_gates(graph, calib, budget=0.03, scale_samples=500, runner=wasm_runner)
     accs, fracs = [], []
     for g in (graph, out):
         sess = Session(model_bytes(g))

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sparsegate import images
+from sparsegate.vision import images
 from sparsegate.errors import InputError
 
 IMAGENET = {"layout": "NCHW", "size": [224, 224], "color": "RGB", "scale": 1 / 255,

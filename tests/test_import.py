@@ -286,7 +286,7 @@ def test_unnamed_nodes_get_names_and_dead_nodes_go():
 
 
 def test_convert_writes_sgm_that_reads_back(tmp_path):
-    from sparsegate.conversion import convert
+    from sparsegate.compression.conversion import convert
     from sparsegate.format import read_model
     src = tmp_path / "m.onnx"
     onnx.save(OP_CASES["conv_depthwise"], src)

@@ -4,7 +4,8 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from sparsegate import detect, images, zoo
+from sparsegate import zoo
+from sparsegate.vision import detect, images
 from sparsegate.runtime import Session
 
 pytestmark = pytest.mark.slow

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import sparsegate as sg
-from sparsegate import calibration, zoo
+from sparsegate.compression.runner import run_outputs
+from sparsegate import zoo
 from sparsegate.errors import SparsegateError
 from sparsegate.format.writer import model_bytes
 from sparsegate.macs import graph_macs
@@ -94,7 +95,7 @@ def test_compensation_measurably_helps(fashion, fashion_data):
     calib, xt, yt = fashion_data
     stats = pruning.channel_stats(fashion, [{"input": calib[i:i + 1]} for i in range(len(calib))])
     groups = pruning.channel_groups(fashion, stats.stds)
-    acc = lambda g: float((calibration.run_outputs(g, xt).argmax(1) == yt).mean())  # noqa: E731
+    acc = lambda g: float((run_outputs(g, xt).argmax(1) == yt).mean())  # noqa: E731
     base = acc(fashion)
     none = acc(pruning.prune(fashion, 0.2, None, groups))
     mean = acc(pruning.prune(fashion, 0.2, stats.without_covs(), groups))
@@ -108,7 +109,7 @@ def test_budget_mode_stays_within_budget(fashion, fashion_data):
     calib, xt, yt = fashion_data
     stats = pruning.channel_stats(fashion, [{"input": calib[i:i + 1]} for i in range(32)])
     groups = pruning.channel_groups(fashion, stats.stds)
-    acc = lambda g: float((calibration.run_outputs(g, xt[:300]).argmax(1) == yt[:300]).mean())  # noqa: E731
+    acc = lambda g: float((run_outputs(g, xt[:300]).argmax(1) == yt[:300]).mean())  # noqa: E731
     base = acc(fashion)
     rows = pruning_budget.sensitivity(fashion, acc, stats, groups, ratios=(0.1, 0.3))
     assert {r["group"] for r in rows} == {g.name for g in groups} and len(rows) == 6

@@ -14,6 +14,7 @@ import os
 import numpy as np
 import pytest
 
+from sparsegate.compression.runner import wasm_runner
 from sparsegate.errors import SparsegateError
 from sparsegate.format import model_bytes
 from sparsegate.ir import Graph, Node, TensorInfo
@@ -216,7 +217,7 @@ def test_int8_candidates_skip_depthwise():
 @pytest.mark.parametrize("method", ["minmax", "percentile"])
 def test_int8_model_matches_reference_and_float(method):
     g = _conv_graph()
-    q = quantize(g, "int8", _calib(), method=method)
+    q = quantize(g, "int8", _calib(), method=method, runner=wasm_runner)
     ops = [n.op for n in q.nodes if n.op != "Dequantize"]
     assert ops == ["ConvInt8", "Conv", "ConvInt8", "Reshape", "GemmInt8"]
     meta = q.metadata["quantization"]
@@ -238,7 +239,7 @@ def test_budget_reverts_most_sensitive_layers():
     # A score that allows at most one int8 layer: the search must revert the two most sensitive.
     def score(graph):
         return -sum(n.op in ("ConvInt8", "GemmInt8") for n in graph.nodes)
-    q = quantize(g, "int8", _calib(), budget=1.5, eval_fn=score)
+    q = quantize(g, "int8", _calib(), budget=1.5, eval_fn=score, runner=wasm_runner)
     meta = q.metadata["quantization"]
     sens = meta["sensitivity"]
     assert set(sens) == {"c1", "pw", "fc"}
@@ -250,16 +251,16 @@ def test_budget_reverts_most_sensitive_layers():
     # the best configuration measured is kept, and the metadata says so.
     def strict(graph):
         return 0.0 if not any(n.op == "Dequantize" for n in graph.nodes) else -1.0 + 0.1 * score(graph)
-    qs = quantize(g, "int8", _calib(), budget=0.5, eval_fn=strict)
+    qs = quantize(g, "int8", _calib(), budget=0.5, eval_fn=strict, runner=wasm_runner)
     assert qs.metadata["quantization"]["budget_met"] is False
     assert len(qs.metadata["quantization"]["fp32_layers"]) == 3
     # Default metric (top-1 agreement with the float graph on the calibration inputs).
-    q0 = quantize(g, "int8", _calib(), budget=0.0)
+    q0 = quantize(g, "int8", _calib(), budget=0.0, runner=wasm_runner)
     assert q0.metadata["quantization"]["budget"] == 0.0
 
 
 def test_fallback_fp32_keeps_float_weights():
-    q = quantize(_conv_graph(), "int8", _calib(), fallback="fp32")
+    q = quantize(_conv_graph(), "int8", _calib(), fallback="fp32", runner=wasm_runner)
     dw = next(n for n in q.nodes if n.name == "dw")
     assert q.tensors[dw.inputs[1]].data.dtype == np.float32
     assert not any(n.op == "Dequantize" for n in q.nodes)
@@ -270,19 +271,19 @@ def test_bad_calibration_input_is_a_clear_error():
     with pytest.raises(SparsegateError, match="needs calib_inputs"):
         quantize(g, "int8")
     with pytest.raises(SparsegateError, match=r"calib_inputs\[0\] has shape \(5, 5\).*expects \(1, 3, 12, 12\)"):
-        quantize(g, "int8", [np.zeros((5, 5))])
+        quantize(g, "int8", [np.zeros((5, 5))], runner=wasm_runner)
     with pytest.raises(SparsegateError, match="empty"):
-        quantize(g, "int8", [])
+        quantize(g, "int8", [], runner=wasm_runner)
     with pytest.raises(SparsegateError, match="mode"):
         quantize(g, "int4")
     with pytest.raises(SparsegateError, match="method"):
-        quantize(g, "int8", _calib(2), method="entropy")
+        quantize(g, "int8", _calib(2), method="entropy", runner=wasm_runner)
 
 
 def test_quantize_does_not_modify_its_input():
     g = _conv_graph()
     before = copy.deepcopy(g)
-    quantize(g, "int8", _calib(4))
+    quantize(g, "int8", _calib(4), runner=wasm_runner)
     quantize(g, "fp16-weights")
     assert [n.op for n in g.nodes] == [n.op for n in before.nodes]
     for k, t in before.tensors.items():
@@ -318,7 +319,7 @@ def _accuracy(graph, x, y):
 def test_fashion_int8_full_test_set(fashion):
     """Issue 3: int8 accuracy drop ≤ 0.2 points on all 10,000 test images; file ≤ 30% of the ONNX."""
     g, calib, xte, yte, onnx_bytes = fashion
-    q = quantize(g, "int8", calib)
+    q = quantize(g, "int8", calib, runner=wasm_runner)
     assert len(model_bytes(q)) <= 0.30 * onnx_bytes
     base, acc = _accuracy(g, xte, yte), _accuracy(q, xte, yte)
     assert base - acc <= 0.002, (base, acc)
@@ -329,10 +330,12 @@ def test_mobilenetv2_int8_agrees_on_confident_photos():
     """Issue 3 on fewer photos than scripts/quant_mobilenet.py: int8 top-1 agreement ≥ 97% where
     float32 is confident; file ≤ 27% of the ONNX; the depthwise weights stored as float16."""
     from sparsegate import convert, zoo
-    from sparsegate.calibration import photo_inputs, run_outputs, softmax
+    from sparsegate.compression.calibration import photo_inputs
+    from sparsegate.compression.runner import run_outputs
+    from sparsegate.metrics import softmax
     info = zoo.info("mobilenetv2")
     g = convert(zoo.fetch("mobilenetv2"), metadata=info)
-    q = quantize(g, "int8", photo_inputs(info["preprocess"], 32, seed=1))
+    q = quantize(g, "int8", photo_inputs(info["preprocess"], 32, seed=1), runner=wasm_runner)
     assert len(model_bytes(q)) <= 0.27 * os.path.getsize(zoo.fetch("mobilenetv2"))
     layers = q.metadata["quantization"]["layers"]
     assert sum(v == "int8" for v in layers.values()) == 36
@@ -350,7 +353,7 @@ def test_quantized_models_in_chromium(browser, fashion):  # noqa: F811
     g, calib, xte, _, _ = fashion
     x = xte[:1]
     for mode in ("fp16-weights", "int8-weights", "int8"):
-        q = quantize(g, mode, calib[:64] if mode == "int8" else None)
+        q = quantize(g, mode, calib[:64] if mode == "int8" else None, runner=wasm_runner)
         blob = model_bytes(q)
         with Session(blob) as s:
             want = s.run({"input": x})

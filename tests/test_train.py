@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 
 import sparsegate  # noqa: E402
 from sparsegate import zoo  # noqa: E402
-from sparsegate.cli import main as cli_main  # noqa: E402
+from sparsegate.tools.cli import main as cli_main  # noqa: E402
 from sparsegate.format import model_bytes, read_model  # noqa: E402
 from sparsegate.macs import graph_macs  # noqa: E402
 from sparsegate.reference import run_graph  # noqa: E402
@@ -218,7 +218,7 @@ def test_load_inputs_from_arrays_and_images(tmp_path, fashion):
     np.save(tmp_path / "one.npy", a[0])
     x = load_inputs(tmp_path, (1, 1, 28, 28))
     assert x.shape == (6, 1, 28, 28)
-    from sparsegate import images
+    from sparsegate.vision import images
     img_dir = tmp_path / "imgs"
     img_dir.mkdir()
     images.save_image(np.full((28, 28, 3), 200, np.uint8), img_dir / "a.png")
@@ -327,7 +327,7 @@ def test_sparsegate_works_without_torch():
     import subprocess
     import sys
     code = ("import sys; sys.modules['torch'] = None\n"
-            "import sparsegate\nfrom sparsegate import cli\n"
+            "import sparsegate\nfrom sparsegate.tools import cli\n"
             "assert cli.main(['train', 'fashion_cnn', '--data', '.', '-o', 'x.sgm']) == 2\n"
             "g = sparsegate.convert(sparsegate.zoo.fetch('fashion_cnn'))\n"
             "print(len(g.nodes))\n")

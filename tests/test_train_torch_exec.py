@@ -11,7 +11,7 @@ import sparsegate  # noqa: E402
 from sparsegate import zoo  # noqa: E402
 from sparsegate.reference import run_graph  # noqa: E402
 from sparsegate.reference.nn import gate_knob  # noqa: E402
-from sparsegate.train.ops import OPS as TORCH_OPS  # noqa: E402
+from sparsegate.train.torch_exec import OPS as TORCH_OPS  # noqa: E402
 from sparsegate.train.torch_exec import GraphModule  # noqa: E402
 
 

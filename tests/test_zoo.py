@@ -153,7 +153,7 @@ def test_fashion_cnn_classifies_test_images_with_onnxruntime():
 @pytest.mark.slow
 def test_fashion_cnn_accuracy_matches_the_record():
     ort = pytest.importorskip("onnxruntime")
-    from sparsegate import images
+    from sparsegate.vision import images
     path = zoo.fetch("fashion_cnn")
     record = json.loads((path.parent / "fashion_cnn.json").read_text())
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -209,7 +209,7 @@ def test_fetch_real_models(name, sha256, inputs, outputs):
 def test_mobilenetv2_labels_and_a_cat():
     ort = pytest.importorskip("onnxruntime")
     pytest.importorskip("torch")
-    from sparsegate import images
+    from sparsegate.vision import images
     meta = zoo.info("mobilenetv2")
     labels = meta["labels"]
     assert len(labels) == 1000 and labels[0] == "tench" and labels[285] == "Egyptian cat"

@@ -9,12 +9,12 @@ __version__ = "0.1.0"
 
 # Imported on first use so that `import sparsegate` stays cheap (Pyodide, CLI start-up).
 _LAZY = {
-    "convert": ("conversion", "convert"),
-    "compress": ("compression", "compress"),
+    "convert": ("compression.conversion", "convert"),
+    "compress": ("compression.driver", "compress"),
     "Session": ("runtime", "Session"),
     "zoo": ("zoo", None),
-    "export": ("exporter", "export"),  # needs torch (pip install sparsegate[train])
-    "nn": ("nn", None),  # needs torch
+    "export": ("train.export", "export"),  # needs torch (pip install sparsegate[train])
+    "nn": ("train.nn", None),  # needs torch
     "SparsegateError": ("errors", "SparsegateError"),
     "UnsupportedError": ("errors", "UnsupportedError"),
     "ModelFormatError": ("errors", "ModelFormatError"),

@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from .ir import Graph, Node
+from .reference.activations import apply_activation
 
 
 def node_macs(graph: Graph, node: Node) -> int:
@@ -61,7 +62,6 @@ def executed_macs(graph: Graph, kept: dict[str, np.ndarray],
       pads, else that constant on the interior only, which a 1×1 reader folds too, adding
       kept rows × such channels × border pixels for the border.
     """
-    from .reference.activations import apply_activation
     fill = fill or {}
     n = next(iter(kept.values())).shape[0] if kept else 1
     # tensor → (kind [N, C]: 0 varies, 1 constant, 2 constant in the interior; value [N, C];

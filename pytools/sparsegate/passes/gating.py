@@ -28,8 +28,12 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..errors import SparsegateError
+from ..feeds import as_feeds
 from ..ir import Graph, TensorInfo
 from ..macs import graph_macs, node_macs
+from ..metrics import top1_agreement
+from ..reference import run_graph
+from ..reference.activations import apply_activation
 
 F32 = np.float32
 DEFAULT_LEVELS = (0.02, 0.04, 0.06, 0.08, 0.1, 0.12, 0.14, 0.16, 0.18, 0.2, 0.22, 0.24, 0.26, 0.28,
@@ -180,50 +184,7 @@ def add_gates(graph: Graph, sparsity_per_layer: dict[str, float], kind: str = "h
     return out
 
 
-# --- calibration -------------------------------------------------------------------------------
-
-def _feeds_list(graph: Graph, calib_inputs) -> list[dict]:
-    """Calibration inputs as a list of feed dicts: a list of dicts as is; an array holds one
-    sample per row for a single-input graph (each row reshaped to the input's shape)."""
-    if isinstance(calib_inputs, dict):
-        raise SparsegateError("calib_inputs: pass a list of feed dicts, or an array of samples")
-    if isinstance(calib_inputs, np.ndarray):
-        if len(graph.inputs) != 1:
-            raise SparsegateError(f"calib_inputs: the graph has inputs {graph.inputs}; pass feed dicts")
-        name = graph.inputs[0]
-        shape = graph.tensors[name].shape
-        return [{name: np.asarray(x, F32).reshape(shape)} for x in calib_inputs]
-    return list(calib_inputs)
-
-
-def wasm_runner(graph: Graph, feeds: list[dict], gate: float = 1.0, stats: bool = False):
-    """Runs `graph` on every feed through the wasm runtime at knob `gate`. Returns the outputs
-    (and the mean fraction of MACs executed when `stats`)."""
-    from ..format import model_bytes
-    from ..runtime import Session
-    with Session(model_bytes(graph)) as sess:
-        sess.set_gate(gate)
-        outs, frac = [], []
-        for f in feeds:
-            outs.append(sess.run(f))
-            st = sess.stats()
-            frac.append(st["macs_executed"] / max(st["macs_dense"], 1.0))
-    return (outs, float(np.mean(frac))) if stats else outs
-
-
-def top1_agreement(ref: list[dict], got: list[dict]) -> float:
-    """Fraction of samples whose argmax equals the reference's (first output; each feed's
-    output is [batch, ...], one argmax per batch row over the rest, flattened)."""
-    if not ref:
-        return 1.0
-    key = next(iter(ref[0]))
-    same = []
-    for r, g in zip(ref, got):
-        a, b = np.asarray(r[key]), np.asarray(g[key])
-        n = a.shape[0] if a.ndim > 1 else 1
-        same.append(np.argmax(a.reshape(n, -1), axis=1) == np.argmax(b.reshape(n, -1), axis=1))
-    return float(np.mean(np.concatenate(same)))
-
+# --- calibration ---------------------------------------------------------------------------------
 
 def skipped_fraction(graph: Graph, sparsity_per_layer: dict[str, float], gate: float = 1.0) -> float:
     """Fraction of the graph's dense MACs that the output-channel skipping of these layers
@@ -246,8 +207,6 @@ def channel_spread_scales(graph: Graph, feeds: list[dict], layers: Sequence[str]
     the numpy reference on the first feeds, until `max_samples` samples (batch rows) (y: the conv's output, fill: the value the
     gate would write). A channel that never moves from its fill gets 0 (skipped first).
     Normalised to mean 1 per layer (only the order within a layer matters)."""
-    from ..reference import run_graph
-    from ..reference.activations import apply_activation
     nodes = {n.name: n for n in graph.nodes}
     acc = {name: [np.zeros(0), np.zeros(0)] for name in layers}
     seen = 0
@@ -310,9 +269,9 @@ def calibrate_gates(graph: Graph, calib_inputs, budget: float = 0.01, *,
     only: with few inputs the allocation fits them (YOLOv8n calibrated on 5 photos keeps a
     quarter of its mAP on 5 others, docs/gating.md §3), so check the result on other inputs.
 
-    `calib_inputs`: a list of feed dicts, or an array of samples for a one-input graph.
-    `layers`: candidate Conv names (default `gateable_convs`). `runner(graph, feeds) -> outputs`
-    (default: the wasm runtime). `scale="spread"` (default) first calibrates per-channel
+    `calib_inputs`: anything `feeds.as_feeds` takes (feed dicts, or arrays for a one-input graph).
+    `runner(graph, feeds) -> outputs` runs candidates (`compression.runner.wasm_runner`: the
+    wasm runtime). `layers`: candidate Conv names (default `gateable_convs`). `scale="spread"` (default) first calibrates per-channel
     importance scales on the first `scale_samples` samples (`channel_spread_scales`; "none": the
     plain Σ|W|·mean|x| rule). The result's metadata["gating"] records the measurement.
     `sweep`: a dict that keeps the measurements (the ungated outputs, the scales, the loss of
@@ -323,10 +282,11 @@ def calibrate_gates(graph: Graph, calib_inputs, budget: float = 0.01, *,
         raise ValueError(f"scale must be 'spread' or 'none', got {scale!r}")
     if kind != "heuristic":
         raise ValueError("post-training calibration is for heuristic gates (learned gates are trained)")
-    feeds = _feeds_list(graph, calib_inputs)
-    if not feeds:
-        raise SparsegateError("calibrate_gates: no calibration inputs")
-    run = runner or wasm_runner
+    if runner is None:
+        raise SparsegateError("calibrate_gates runs the model on calib_inputs: pass runner= "
+                              "(sparsegate.compression.runner.wasm_runner runs it in the wasm runtime)")
+    feeds = as_feeds(graph, calib_inputs, "calib_inputs")
+    run = runner
     say = print if verbose else (lambda *a, **k: None)
     levels = sorted(float(v) for v in levels)
     cand = list(layers) if layers is not None else gateable_convs(graph, include_depthwise, include_first)

@@ -32,6 +32,7 @@ import numpy as np
 
 from ..errors import SparsegateError
 from ..ir import Graph, Node, TensorInfo
+from ..reference import run_graph
 
 # Ops whose output channel c depends on input channel c only.
 _CHANNELWISE = {"Relu", "Sigmoid", "Tanh", "HardSwish", "Silu", "LeakyRelu", "HardSigmoid", "Clip",
@@ -289,7 +290,6 @@ def channel_stats(graph: Graph, inputs, progress=None) -> ChannelStats:
     """Mean, standard deviation and covariance of the channels (axis 1; over batch and space)
     of the tensors that Conv/Gemm layers read, over `inputs` (feeds dicts of batch-1 inputs),
     computed with the numpy reference."""
-    from ..reference import run_graph
     wanted = sink_tensors(graph)
     s1 = {t: np.zeros(graph.tensors[t].shape[1], np.float64) for t in wanted}
     s2 = {t: np.zeros((len(s1[t]), len(s1[t])), np.float64) for t in wanted}

@@ -9,15 +9,14 @@
 from __future__ import annotations
 
 from ..ir import Graph
+from ..macs import graph_macs
 from .pruning import channel_groups, prune
-
 
 
 def sensitivity(graph: Graph, evaluate, stats=None, groups=None, ratios=(0.1, 0.25, 0.5),
                 progress=None) -> list[dict]:
     """Prunes each group alone at each ratio and measures `evaluate(pruned graph) -> float`
     (accuracy or agreement; higher is better). Rows: group, ratio, macs_removed, metric."""
-    from ..macs import graph_macs
     groups = channel_groups(graph) if groups is None else groups
     base = graph_macs(graph)
     jobs = [(g, r) for g in groups for r in ratios]

@@ -30,7 +30,9 @@ from typing import Callable
 import numpy as np
 
 from ..errors import SparsegateError
+from ..feeds import as_feeds
 from ..ir import Graph, Node, TensorInfo
+from ..metrics import relative_error, top1_agreement
 
 F32 = np.float32
 MODES = ("int8", "int8-weights", "fp16-weights")
@@ -113,65 +115,19 @@ def _add_const(graph: Graph, name: str, data: np.ndarray) -> str:
 
 # ---- calibration ----
 
-def _feeds(graph: Graph, calib_inputs) -> list[dict]:
-    """Calibration inputs as feed dicts: dicts as they are; arrays for a single-input graph,
-    either one sample each or [N, …] batches of samples."""
-    if calib_inputs is None:
-        raise SparsegateError("quantize(mode='int8') needs calib_inputs (sample inputs of the model)")
-    if isinstance(calib_inputs, dict):
-        calib_inputs = [calib_inputs]
-    feeds: list[dict] = []
-    for k, item in enumerate(calib_inputs):
-        if isinstance(item, dict):
-            feeds.append({n: np.asarray(v, F32) for n, v in item.items()})
-            continue
-        if len(graph.inputs) != 1:
-            raise SparsegateError(f"calib_inputs[{k}]: the graph has inputs {graph.inputs}; pass feed dicts")
-        name = graph.inputs[0]
-        shape = tuple(graph.tensors[name].shape)
-        a = np.asarray(item, F32)
-        if a.shape == shape or a.shape == shape[1:]:
-            feeds.append({name: a.reshape(shape)})
-        elif a.ndim == len(shape) and a.shape[1:] == shape[1:] and shape[0] == 1:
-            feeds.extend({name: a[i:i + 1]} for i in range(len(a)))
-        else:
-            raise SparsegateError(f"calib_inputs[{k}] has shape {a.shape}; the model's input "
-                                  f"'{name}' expects {shape} (or a batch [N, {', '.join(map(str, shape[1:]))}])")
-    if not feeds:
-        raise SparsegateError("calib_inputs is empty")
-    return feeds
-
-
-def _run(graph: Graph, feeds: list[dict], extra_outputs=()) -> list[dict]:
-    """Runs `graph` in the wasm runtime on every feed; `extra_outputs` (intermediate tensors)
-    are returned beside the graph outputs."""
-    from ..format import model_bytes
-    from ..runtime import Session
-    g = graph
-    extra = [t for t in dict.fromkeys(extra_outputs) if t not in graph.outputs and t not in graph.inputs]
-    if extra:
-        g = copy.copy(graph)
-        g.outputs = list(graph.outputs) + extra
-    with Session(model_bytes(g)) as sess:
-        outs = []
-        for f in feeds:
-            o = {k: np.array(v, copy=True) for k, v in sess.run(f).items()}
-            o.update({k: f[k] for k in extra_outputs if k in f})
-            outs.append(o)
-    return outs
-
-
 def input_ranges(graph: Graph, tensors: list[str], feeds: list[dict], method: str = "minmax",
-                 percentile: float = 99.99, max_values: int = 1 << 15, seed: int = 0) -> dict[str, tuple[float, float]]:
-    """(lo, hi) of each tensor over the calibration feeds: min/max, or the percentiles
-    (100 − p, p) of the values (at most `max_values` random values kept per sample)."""
+                 percentile: float = 99.99, max_values: int = 1 << 15, seed: int = 0, *,
+                 runner: Callable) -> dict[str, tuple[float, float]]:
+    """(lo, hi) of each tensor over the calibration feeds (run by `runner`, see `quantize`):
+    min/max, or the percentiles (100 − p, p) of the values (at most `max_values` random values
+    kept per sample)."""
     if method not in METHODS:
         raise SparsegateError(f"method must be one of {METHODS}, got {method!r}")
     rng = np.random.default_rng(seed)
     lo = {t: np.inf for t in tensors}
     hi = {t: -np.inf for t in tensors}
     kept: dict[str, list[np.ndarray]] = {t: [] for t in tensors}
-    for out in _run(graph, feeds, tensors):
+    for out in runner(graph, feeds, extra_outputs=tensors):
         for t in tensors:
             v = np.asarray(out[t], F32).reshape(-1)
             v = v[np.isfinite(v)]
@@ -288,21 +244,10 @@ def _build(graph: Graph, int8_layers: list[str], ranges, fallback: str) -> Graph
     return g
 
 
-def _rel_error(ref: list[dict], got: list[dict]) -> float:
-    key = next(iter(ref[0]))
-    e = [np.sum((g[key] - r[key]) ** 2) / max(np.sum(r[key] ** 2), 1e-30) for r, g in zip(ref, got)]
-    return float(np.mean(e))
-
-
-def _agreement(ref: list[dict], got: list[dict]) -> float:
-    key = next(iter(ref[0]))
-    return float(np.mean([np.argmax(r[key]) == np.argmax(g[key]) for r, g in zip(ref, got)]))
-
-
 def quantize(graph: Graph, mode: str, calib_inputs=None, *, method: str = "minmax",
              budget: float | None = None, eval_fn: Callable[[Graph], float] | None = None,
              percentile: float = 99.99, fallback: str = "int8-weights", layers=None,
-             sensitivity_samples: int = 16, progress=None) -> Graph:
+             sensitivity_samples: int = 16, progress=None, runner: Callable | None = None) -> Graph:
     """Returns a quantized copy of `graph` (see the module docstring).
 
     mode: "int8" (compute), "int8-weights" or "fp16-weights" (storage only).
@@ -312,7 +257,9 @@ def quantize(graph: Graph, mode: str, calib_inputs=None, *, method: str = "minma
     eval_fn(graph) -> score, higher is better; default top-1 agreement with the float graph on
     the calibration inputs. fallback: storage of layers computed in float32 ("int8-weights",
     "fp16-weights" or "fp32"). layers: restrict int8 compute to these node names.
-    progress: optional callable(str) for status lines."""
+    progress: optional callable(str) for status lines.
+    runner(graph, feeds, extra_outputs=()) -> outputs: runs the graph on the calibration inputs
+    for "int8" (`compression.runner.wasm_runner`: the wasm runtime)."""
     mode = {"fp16": "fp16-weights"}.get(mode, mode)
     if mode not in MODES:
         raise SparsegateError(f"quantize mode must be one of {MODES}, got {mode!r}")
@@ -326,7 +273,12 @@ def quantize(graph: Graph, mode: str, calib_inputs=None, *, method: str = "minma
         g.metadata["quantization"] = {"mode": mode, "weights": stored}
         return g
 
-    feeds = _feeds(graph, calib_inputs)
+    if calib_inputs is None:
+        raise SparsegateError("quantize(mode='int8') needs calib_inputs (sample inputs of the model)")
+    if runner is None:
+        raise SparsegateError("quantize(mode='int8') runs the model on calib_inputs: pass runner= "
+                              "(sparsegate.compression.runner.wasm_runner runs it in the wasm runtime)")
+    feeds = as_feeds(graph, calib_inputs, "calib_inputs")
     cands = int8_candidates(graph)
     if layers is not None:
         wanted = set(layers)
@@ -336,7 +288,8 @@ def quantize(graph: Graph, mode: str, calib_inputs=None, *, method: str = "minma
         cands = [c for c in cands if c in wanted]
     nodes = {n.name: n for n in graph.nodes}
     say(f"calibrating {len(cands)} layer inputs on {len(feeds)} samples ({method})")
-    ranges = input_ranges(graph, sorted({nodes[c].inputs[0] for c in cands}), feeds, method, percentile)
+    ranges = input_ranges(graph, sorted({nodes[c].inputs[0] for c in cands}), feeds, method, percentile,
+                          runner=runner)
 
     sensitivity: dict[str, float] = {}
     int8_layers = list(cands)
@@ -344,13 +297,13 @@ def quantize(graph: Graph, mode: str, calib_inputs=None, *, method: str = "minma
     budget_met = True
     if budget is not None and cands:
         sub = feeds[:sensitivity_samples]
-        ref_sub = _run(graph, sub)
+        ref_sub = runner(graph, sub)
         for k, c in enumerate(cands):
             say(f"sensitivity {k + 1}/{len(cands)}: {c}")
-            sensitivity[c] = _rel_error(ref_sub, _run(_build(graph, [c], ranges, "fp32"), sub))
+            sensitivity[c] = relative_error(ref_sub, runner(_build(graph, [c], ranges, "fp32"), sub))
         if eval_fn is None:
-            ref_all = _run(graph, feeds)
-            eval_fn = lambda g: _agreement(ref_all, _run(g, feeds))  # noqa: E731
+            ref_all = runner(graph, feeds)
+            eval_fn = lambda g: top1_agreement(ref_all, runner(g, feeds))  # noqa: E731
         base = eval_fn(graph)
         order = sorted(cands, key=lambda c: -sensitivity[c])  # most sensitive first
         # Revert the fewest most-sensitive layers that meet the budget: doubling, then bisection.

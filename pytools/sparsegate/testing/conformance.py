@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import SparsegateError, UnsupportedError
 from ..format import model_bytes
+from ..runtime import Session
 from .onnx_cases import KNOWN_DIFFERENCES, OnnxCase, import_case, runtime_inputs
 
 # Cases a supported op fails in the wasm runtime, with the reason (fix them or explain them).
@@ -27,7 +28,6 @@ class CaseResult:
 
 
 def check_case(case: OnnxCase) -> CaseResult:
-    from ..runtime import Session
     try:
         graph = import_case(case)
     except UnsupportedError as e:

@@ -15,6 +15,8 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from ..onnx_import import CONVERTERS, import_onnx
+
 # Input slots read at conversion time: graph inputs feeding them become constants.
 # Conv/Gemm/BatchNormalization weights are bound too: real models carry them as weights.
 CONSTANT_SLOTS = {
@@ -76,7 +78,6 @@ def iter_cases(supported_ops: set[str] | None = None) -> Iterator[OnnxCase]:
     """Yields every case (first data set and the rest, suffixed `_1`, …) whose ops are all in
     `supported_ops` (default: the importer's converters plus ops that only fold)."""
     if supported_ops is None:
-        from ..onnx_import import CONVERTERS
         supported_ops = set(CONVERTERS) | FOLD_ONLY
     for case in _all_cases():
         model = case.model
@@ -113,7 +114,6 @@ def runtime_inputs(case: OnnxCase) -> dict[str, np.ndarray]:
 
 def import_case(case: OnnxCase):
     """The case's model as an IR graph (raises UnsupportedError like any import)."""
-    from ..onnx_import import import_onnx
     feeds = runtime_inputs(case)
     return import_onnx(case.model, input_shapes={n: v.shape for n, v in feeds.items()},
                        constants=case_constants(case))

@@ -7,6 +7,7 @@ import pathlib
 import numpy as np
 
 from ..errors import InputError
+from ..vision.images import load_image, preprocess as prep
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
@@ -41,7 +42,6 @@ def load_inputs(path, input_shape, preprocess: dict | None = None, limit: int | 
             if not preprocess:
                 raise InputError(f"{f}: an image, but the model has no preprocessing in its metadata; "
                                  "pass arrays (.npy) instead")
-            from ..images import load_image, preprocess as prep
             x, _ = prep(load_image(str(f)), preprocess)
             out.append(np.asarray(x, np.float32).reshape(1, *want))
         if limit and sum(len(a) for a in out) >= limit:

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
+from tqdm import tqdm
 import torch.nn.functional as F
 
 from .torch_exec import GraphModule
@@ -86,7 +87,6 @@ def fit(student: GraphModule, teacher, x: torch.Tensor, y: torch.Tensor | None =
         cached = [_outputs(teacher, x)] + ([_outputs(teacher, x.flip(3))] if cfg.flip else [])
     bar = None
     if cfg.progress:
-        from tqdm import tqdm
         bar = tqdm(total=total, initial=step, unit="step", dynamic_ncols=True)
     t0, loss_avg = time.time(), None
     student.train()

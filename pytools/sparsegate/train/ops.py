@@ -343,7 +343,3 @@ OPS = {
     "Resize": resize,
     "Softmax": lambda ins, attrs, out_shapes, ctx: [torch.softmax(ins[0], dim=int(scalar(attrs["axis"])))],
 }
-
-from .ops_compressed import OPS as _COMPRESSED  # noqa: E402  (they build on conv and _gated)
-
-OPS.update(_COMPRESSED)

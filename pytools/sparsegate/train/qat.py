@@ -12,6 +12,7 @@ import numpy as np
 from ..ir import Graph
 from ..passes.quantize import quantize_weight
 from .loop import FitConfig, fit
+from .recipes import frozen
 from .ops import scalar
 from .torch_exec import GraphModule, _copy_graph
 
@@ -64,7 +65,6 @@ def qat(float_graph: Graph, int8_graph: Graph, x, y=None, cfg: FitConfig = FitCo
         teacher=None, on_step=None, after_step=None) -> Graph:
     """Fine-tunes `float_graph` as its int8 twin computes and returns the trained int8 graph.
     `teacher` defaults to the float graph itself (distillation)."""
-    from .recipes import frozen
     student = GraphModule(qat_graph(float_graph, int8_graph))
     fit(student, teacher or frozen(float_graph), x, y, cfg, on_step=on_step, after_step=after_step)
     return write_back(student.to_graph(), int8_graph)

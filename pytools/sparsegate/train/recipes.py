@@ -10,6 +10,8 @@ import torch
 
 from ..ir import Graph
 from ..macs import executed_macs, node_macs
+from ..passes.block_sparsity import block_mask, default_layers
+from ..passes.pruning import channel_groups, channel_stats, shrink
 from . import gates as gates_mod
 from .loop import FitConfig, fit
 from .torch_exec import GraphModule
@@ -57,7 +59,6 @@ class ChannelPruner:
     reaches a graph output or an op that fixes its channels is never pruned."""
 
     def __init__(self, module: GraphModule, keep: dict[str, int], ramp: float = 0.5):
-        from ..passes.pruning import channel_groups
         self.module, self.keep, self.ramp = module, keep, ramp
         self.nodes = {n.name: n for n in module.graph.nodes if n.name in keep}
         self.masks = {name: torch.ones(module.tensor(n.inputs[1]).shape[0]) for name, n in self.nodes.items()}
@@ -125,7 +126,6 @@ def remove_pruned(graph: Graph, masks: dict[str, torch.Tensor], calib: np.ndarra
     reading a zero plane — is folded into the next layer's bias by `passes.pruning.shrink`,
     from the channel's mean on `calib` (a few inputs, one per row). Returns (graph, channels
     removed from the pruned layers' outputs)."""
-    from ..passes.pruning import channel_groups, channel_stats, shrink
     out_of = {n.outputs[0]: n.name for n in graph.nodes}
     removed: dict[str, set[int]] = {}
     count = 0
@@ -167,7 +167,6 @@ class BlockPruner:
 
     @torch.no_grad()
     def update(self, progress: float) -> None:
-        from ..passes.block_sparsity import block_mask
         f = min(1.0, progress / self.ramp) if self.ramp > 0 else 1.0
         for name, node in self.nodes.items():
             level = self.sparsity[name] * f
@@ -187,7 +186,6 @@ def block_sparse(graph: Graph, x, y=None, cfg: FitConfig = FitConfig(), sparsity
                  block=(4, 1), ramp: float = 0.5) -> GraphModule:
     """Fine-tuned block sparsity: `sparsity` {layer: fraction of blocks zeroed} (default 0.7 on
     `passes.block_sparsity.default_layers`), raised gradually with distillation."""
-    from ..passes.block_sparsity import default_layers
     sparsity = sparsity or {name: 0.7 for name in default_layers(graph, block)}
     student = GraphModule(graph)
     pruner = BlockPruner(student, sparsity, block, ramp)

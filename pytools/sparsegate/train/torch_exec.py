@@ -4,7 +4,7 @@
     y = module(x)                        # any batch size (the graph's batch-1 shapes scale)
     graph2 = module.to_graph()           # the same graph, with the trained weights
 
-One torch function per IR op (`ops.OPS`). Gated Conv/Gemm nodes (docs/ir.md) run their gate as
+One torch function per IR op (`OPS`). Gated Conv/Gemm nodes (docs/ir.md) run their gate as
 the runtime does; `add_learned_gate` turns a plain Conv into a learned-gate Conv with trainable
 gate parameters, so a fine-tuned model exports back to IR and `.sgm` with nothing lost.
 """
@@ -19,7 +19,10 @@ from torch import nn
 from ..errors import UnsupportedError
 from ..ir import Graph, Node, TensorInfo
 from ..macs import executed_macs, node_macs
-from .ops import OPS, RunContext, scalar
+from . import ops, ops_compressed
+from .ops import RunContext, scalar
+
+OPS = {**ops.OPS, **ops_compressed.OPS}  # one torch function per IR op, compressed ops included
 
 # Inputs (by op and index) that are weights: these constants become trainable parameters.
 WEIGHT_INPUTS = {"Conv": (1, 2, 3, 4), "Gemm": (1, 2, 3, 4), "MatMul": (0, 1), "PRelu": (1,),

@@ -20,6 +20,7 @@ import os
 import pathlib
 import tempfile
 
+from ..vision.detect import blazeface_anchors
 from . import _cache
 from ._cache import PackageFile, ZooError, cache_dir
 
@@ -94,7 +95,7 @@ def _fetch_mobilenetv2(folder: pathlib.Path) -> pathlib.Path:
             sidecar.read_text().strip() == _cache.sha256_file(onnx_path):
         return onnx_path
     weights = _cache.fetch_file(_MOBILENETV2_PTH, folder / "mobilenet_v2-b0353104.pth")
-    from . import mobilenetv2  # imports torch lazily, with a clear error if it is missing
+    from . import mobilenetv2  # torch (the [train] extra): a clear error if it is missing
     _cache.progress("exporting MobileNetV2 to ONNX with torch ...")
     fd, tmp = tempfile.mkstemp(dir=folder, prefix="mobilenetv2.", suffix=".onnx.part")
     os.close(fd)
@@ -149,7 +150,6 @@ def info(name: str) -> dict:
             "postprocess": {"kind": "softmax", "top_k": 5},
         }
     if name == "blazeface":
-        from ..detect import blazeface_anchors
         return {
             "name": name, "task": "detection",
             "description": "MediaPipe BlazeFace short-range (front camera) face detector, "

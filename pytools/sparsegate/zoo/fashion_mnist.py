@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import pathlib
 
@@ -61,7 +62,6 @@ def load(split: str = "test") -> tuple[np.ndarray, np.ndarray]:
 def load_inputs(split: str = "test") -> tuple[np.ndarray, np.ndarray]:
     """Return (model inputs N x 1 x 28 x 28 float32, labels N) normalized as the zoo's
     fashion_cnn expects (its META preprocess: x = (pixel * scale - mean) / std)."""
-    import json
     pre = json.loads((pathlib.Path(__file__).parent / "fashion_cnn.json").read_text())["preprocess"]
     images, labels = load(split)
     x = (images.astype(np.float32) * np.float32(pre["scale"]) - np.float32(pre["mean"][0])) / np.float32(pre["std"][0])

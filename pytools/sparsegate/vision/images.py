@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
 _RESIZE_MODES = ("stretch", "shorter_center_crop", "letterbox")
 
@@ -47,7 +47,7 @@ class Transform:
 
 
 def _pil():
-    from PIL import Image
+    from PIL import Image  # Pillow: not in Pyodide, where the runtime path needs no images
     return Image
 
 
@@ -183,7 +183,7 @@ _SAMPLES = ("astronaut", "chelsea", "coffee", "rocket", "camera", "coins", "moon
 def sample_images() -> dict[str, np.ndarray]:
     """Real photos from scikit-image: name -> H x W x 3 uint8 RGB."""
     try:
-        import skimage.data
+        import skimage.data  # the optional test dependency
     except ImportError as e:
         raise ImportError("sample_images() needs scikit-image: pip install scikit-image") from e
     return {name: _array_to_rgb(getattr(skimage.data, name)()) for name in _SAMPLES}

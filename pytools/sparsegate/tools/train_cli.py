@@ -6,6 +6,17 @@ import json
 import pathlib
 import time
 
+import numpy as np
+
+from ..compression.runner import wasm_runner
+from ..errors import InputError, SparsegateError
+from ..format import write_model
+from ..macs import graph_macs
+from ..passes.block_sparsity import default_layers, encode_sparse
+from ..passes.quantize import quantize
+from .report import render_train_html
+from .sources import load_graph
+
 
 def add_parser(sub) -> None:
     t = sub.add_parser("train", help="fine-tune with learned gates or pruning (needs torch: sparsegate[train])",
@@ -40,38 +51,23 @@ def add_parser(sub) -> None:
     t.set_defaults(func=cmd_train)
 
 
-def _load(model: str):
-    from ..cli import _load_graph, _resolve_source
-    from ..conversion import convert
-    from .. import zoo
-    if model.endswith(".sgm"):
-        return _load_graph(model)
-    src, meta = _resolve_source(model)
-    g = convert(src, metadata=meta) if model in zoo.names() else _load_graph(str(src))
-    return g
-
-
 def cmd_train(args) -> int:
-    try:
+    try:  # torch: the optional [train] extra
         import torch
-    except ImportError:
-        from ..errors import SparsegateError
-        raise SparsegateError("sparsegate train needs torch: pip install 'sparsegate[train]'")
-    import numpy as np
 
-    from ..errors import InputError
-    from ..format import write_model
-    from ..macs import graph_macs
-    from . import gates, recipes
-    from .data import load_inputs
-    from .loop import FitConfig
-    from .torch_exec import GraphModule
+        from ..train import gates, recipes
+        from ..train.data import load_inputs
+        from ..train.loop import FitConfig
+        from ..train.qat import qat
+        from ..train.torch_exec import GraphModule
+    except ImportError:
+        raise SparsegateError("sparsegate train needs torch: pip install 'sparsegate[train]'") from None
 
     if args.int8 and args.mode not in ("prune", "dense"):
         raise InputError(f"--int8 goes with --mode prune or dense, not {args.mode}")
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
-    graph = _load(args.model)
+    graph = load_graph(args.model, convert_zoo=True)
     name = graph.inputs[0]
     x = load_inputs(args.data, graph.tensors[name].shape, graph.metadata.get("preprocess"))
     y = None
@@ -108,7 +104,6 @@ def cmd_train(args) -> int:
                                * (1 - args.sparsity))) for n in layers}
         student, pruner = recipes.static_pruning(graph, x_train, y_train, cfg, keep)
     elif args.mode == "block":
-        from ..passes.block_sparsity import default_layers, encode_sparse
         plan = {n: args.sparsity for n in default_layers(graph, (4, 1))}
         student = recipes.block_sparse(graph, x_train, y_train, cfg, plan, (4, 1))
     else:
@@ -119,12 +114,10 @@ def cmd_train(args) -> int:
     if args.mode == "prune":
         out, _ = recipes.remove_pruned(out, pruner.masks, x[train[:16]])
     if args.int8:
-        from ..passes.quantize import quantize
-        from .qat import qat
         print(f"int8: activation ranges from {min(len(train), 512)} inputs, then {args.qat_epochs:g} epochs of QAT")
         qcfg = FitConfig(**{**cfg.__dict__, "epochs": args.qat_epochs, "lr": args.lr / 10, "seed": args.seed + 1,
                             "checkpoint": f"{ckpt}.qat"})
-        out = qat(out, quantize(out, "int8", x[train[:512]]), x_train, y_train, qcfg, teacher=recipes.frozen(graph))
+        out = qat(out, quantize(out, "int8", x[train[:512]], runner=wasm_runner), x_train, y_train, qcfg, teacher=recipes.frozen(graph))
         out.metadata = dict(graph.metadata)
         student = GraphModule(out).eval()
     write_model(out, args.output)
@@ -156,7 +149,6 @@ def cmd_train(args) -> int:
             summary["holdout_relative_error"] = float((s_out - t_out).norm() / t_out.norm().clamp_min(1e-12))
     print(json.dumps(summary, indent=1))
     if args.report:
-        from ..report import render_train_html
         pathlib.Path(args.report).write_text(render_train_html(summary, layers, skipped), encoding="utf-8")
         print(f"report: {args.report}")
     for done in (ckpt, f"{ckpt}.qat"):

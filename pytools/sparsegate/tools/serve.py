@@ -15,12 +15,16 @@ import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]  # the checkout: pytools/sparsegate/serve.py
+from PIL import Image
+
+from .. import zoo
+from ..vision.images import sample_images
+
+ROOT = Path(__file__).resolve().parents[3]  # the checkout: pytools/sparsegate/tools/serve.py
 
 
 def _zoo_model(name: str) -> bytes | None:
-    from . import zoo
-    from .conversion import convert
+    from ..compression.conversion import convert  # onnx: needed only for conversion
     if name not in zoo.names():
         return None
     out = zoo.cache_dir() / f"{name}.sgm"
@@ -31,8 +35,6 @@ def _zoo_model(name: str) -> bytes | None:
 
 
 def _sample_png(name: str) -> bytes | None:
-    from PIL import Image
-    from .images import sample_images
     photo = sample_images().get(name)
     if photo is None:
         return None

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import os
 
-from .format import write_model
-from .ir import Graph
-from .onnx_import import import_onnx
+from ..format import write_model
+from ..ir import Graph
+from ..onnx_import import import_onnx
 
 
 def convert(src, dst=None, *, input_shapes: dict | None = None, constants: dict | None = None,

@@ -15,10 +15,18 @@ import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from tqdm.auto import tqdm
 
-from .errors import InputError, SparsegateError
-from .ir import Graph
-from .macs import node_macs
+from .. import zoo
+from ..errors import InputError
+from ..format.writer import model_bytes, write_model
+from ..ir import Graph
+from ..macs import graph_macs, node_macs
+from ..metrics import cosine_similarity, top1_agreement
+from ..passes import block_sparsity, gating, pruning, pruning_budget, quantize as quantize_pass
+from ..runtime import Session
+from . import calibration
+from .runner import run_outputs, wasm_runner
 
 _WEIGHTED = ("Conv", "Gemm")
 
@@ -73,17 +81,15 @@ class CompressReport:
 def _bar(enabled: bool, desc: str):
     if not enabled:
         return None
-    from tqdm.auto import tqdm
     return lambda items: tqdm(items, desc=desc, leave=False)
 
 
 def _import(src, metadata) -> tuple[Graph, str, int | None]:
-    from .conversion import convert
+    from .conversion import convert  # onnx: needed only for conversion, not to run models
     if isinstance(src, Graph):
         return src, src.metadata.get("source", "<graph>"), None
     meta = dict(metadata or {})
     if isinstance(src, (str, os.PathLike)) and not os.path.exists(src):
-        from . import zoo
         if str(src) not in zoo.names():
             raise InputError(f"{src}: no such file (and not a zoo model: {', '.join(zoo.names())})")
         meta = {**zoo.info(str(src)), **meta}
@@ -93,22 +99,9 @@ def _import(src, metadata) -> tuple[Graph, str, int | None]:
     return graph, str(src) if size else "<onnx model>", size
 
 
-def _lazy_pass(module: str, name: str, option: str):
-    import importlib
-    try:
-        return getattr(importlib.import_module(f".passes.{module}", __package__), name)
-    except (ImportError, AttributeError) as e:
-        raise SparsegateError(f"compress option {option} needs sparsegate.passes.{module}.{name}, "
-                              f"which is not available in this build ({e})") from None
-
-
 def _metric(original: Graph, samples, eval_fn, progress: bool):
     """(name, evaluate(graph) -> float) for the chosen metric."""
-    from .calibration import run_outputs, top1_agreement
-    from .format.writer import model_bytes
     if eval_fn is not None:
-        from .runtime import Session
-
         def evaluate(graph):
             with Session(model_bytes(graph)) as sess:
                 return float(eval_fn(sess))
@@ -116,16 +109,9 @@ def _metric(original: Graph, samples, eval_fn, progress: bool):
     if not samples:
         return None, None
     ref = run_outputs(original, samples, _bar(progress, "reference outputs"))
-    flat = ref.reshape(len(ref), -1)
-    if flat.shape[1] > 1 and len(original.outputs) == 1 and ref.ndim == 2:
+    if ref.reshape(len(ref), -1).shape[1] > 1 and len(original.outputs) == 1 and ref.ndim == 2:
         return "top-1 agreement", lambda g: top1_agreement(ref, run_outputs(g, samples))
-
-    def cosine(graph):
-        out = run_outputs(graph, samples).reshape(len(ref), -1).astype(np.float64)
-        num = (out * flat).sum(axis=1)
-        den = np.linalg.norm(out, axis=1) * np.linalg.norm(flat, axis=1) + 1e-30
-        return float(np.mean(num / den))
-    return "cosine similarity", cosine
+    return "cosine similarity", lambda g: cosine_similarity(ref, run_outputs(g, samples))
 
 
 def _layer_table(before: Graph, after: Graph) -> list[dict]:
@@ -173,10 +159,6 @@ def compress(src, dst=None, *, prune=None, sparsity=None, block=(1, 4), quantize
         at most `max_calib` samples are used, `stats_samples` of them for channel statistics.
     analyze: also measure per-group sensitivity and a uniform-pruning curve (for the report).
     """
-    from . import calibration
-    from .format.writer import model_bytes, write_model
-    from .macs import graph_macs
-    from .passes import pruning, pruning_budget
     if prune is not None and accuracy_budget is not None:
         raise InputError("pass either prune (fixed ratios) or accuracy_budget, not both")
     if fold not in ("linear", "mean", "none"):
@@ -227,19 +209,18 @@ def compress(src, dst=None, *, prune=None, sparsity=None, block=(1, 4), quantize
         seconds["prune"] = time.perf_counter() - t
     if sparsity is not None:
         t = time.perf_counter()
-        from .passes.block_sparsity import default_layers  # not the first conv: it costs the most
-        graph = _lazy_pass("block_sparsity", "block_sparsify", "sparsity")(
-            graph, sparsity, block=tuple(block), layers=default_layers(graph, tuple(block)))
+        graph = block_sparsity.block_sparsify(  # not the first conv (default_layers): it costs the most
+            graph, sparsity, block=tuple(block), layers=block_sparsity.default_layers(graph, tuple(block)))
         seconds["block_sparsity"] = time.perf_counter() - t
     if quantize is not None:
         t = time.perf_counter()
-        graph = _lazy_pass("quantize", "quantize", "quantize")(graph, quantize, samples)
+        graph = quantize_pass.quantize(graph, quantize, samples, runner=wasm_runner)
         seconds["quantize"] = time.perf_counter() - t
     if gate is not None:
         if samples is None:
             raise InputError("gate calibration needs calibration data (calib=...)")
         t = time.perf_counter()
-        graph = _lazy_pass("gating", "calibrate_gates", "gate")(graph, samples, budget=gate)
+        graph = gating.calibrate_gates(graph, samples, budget=gate, runner=wasm_runner)
         seconds["gate"] = time.perf_counter() - t
 
     blob = model_bytes(graph)

@@ -1,4 +1,4 @@
-"""`export`: a user's torch model with `sparsegate.nn` dynamic layers -> IR graph and `.sgm`.
+"""`export`: a user's torch model with `sparsegate.nn` (`train.nn`) dynamic layers -> IR graph and `.sgm`.
 
 The model is traced gate-free with torch's ONNX exporter (TorchScript, `dynamo=False`: no extra
 packages, a plain graph), imported like any ONNX model (BatchNorm and activations fused into
@@ -12,9 +12,14 @@ import tempfile
 import warnings
 
 import numpy as np
+import torch
+from torch import nn
 
-from .errors import SparsegateError
-from .ir import Graph, TensorInfo
+from ..compression.conversion import convert
+from ..errors import SparsegateError
+from ..format import write_model
+from ..ir import Graph, TensorInfo
+from . import nn as sgnn
 
 
 def export(model, example_input, path=None, *, input_name: str = "input", output_names=None,
@@ -22,12 +27,6 @@ def export(model, example_input, path=None, *, input_name: str = "input", output
     """Exports `model` (a torch.nn.Module) traced on `example_input` (one tensor, batch 1) as an
     IR graph whose learned-gate Conv/Gemm nodes carry the dynamic layers' gates (docs/ir.md);
     writes `path` (.sgm) when given. Returns the graph."""
-    import torch
-
-    from . import nn as sgnn
-    from .conversion import convert
-    from .format import write_model
-
     was_training = model.training
     model.eval()
     layers = sgnn.dynamic_layers(model)
@@ -55,7 +54,6 @@ def export(model, example_input, path=None, *, input_name: str = "input", output
 def _effective_weight(layer) -> tuple[str, np.ndarray]:
     """The (op, weight) the importer produces for this layer: Conv weights with eval-mode
     BatchNorm folded in, or the Linear weight as Gemm's B with transB = 1."""
-    from torch import nn
     if hasattr(layer, "conv"):
         w = layer.conv.weight.detach().double()
         if isinstance(layer.bn, nn.BatchNorm2d):
@@ -67,7 +65,6 @@ def _effective_weight(layer) -> tuple[str, np.ndarray]:
 
 
 def _attach_gate(graph: Graph, name: str, layer) -> None:
-    from .nn import ir_activation
     op, w = _effective_weight(layer)
     found = []
     for node in graph.nodes:
@@ -84,7 +81,7 @@ def _attach_gate(graph: Graph, name: str, layer) -> None:
         raise SparsegateError(f"export: dynamic layer '{name}' matches {len(found)} {op} nodes of the "
                               "traced graph (expected one)")
     node = found[0]
-    act, params = ir_activation(layer)
+    act, params = sgnn.ir_activation(layer)
     if node.attrs["activation"] != act:
         raise SparsegateError(f"export: dynamic layer '{name}': the traced {op} '{node.name}' has "
                               f"activation {node.attrs['activation']!r}, expected {act!r} fused")

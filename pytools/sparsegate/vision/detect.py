@@ -16,7 +16,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 from .images import Transform
 
 

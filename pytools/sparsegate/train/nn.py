@@ -20,7 +20,7 @@ import math
 import torch
 from torch import nn
 
-from .train.ops import learned_gate
+from .ops import learned_gate
 
 # Activation name -> (IR activation, IR params) as the importer fuses it into Conv/Gemm.
 ACTIVATIONS = {None: ("", []), "relu": ("Relu", []), "relu6": ("Clip", [0.0, 6.0]),

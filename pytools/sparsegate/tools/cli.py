@@ -6,39 +6,26 @@ import json
 import os
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
-from .errors import SparsegateError
+import numpy as np
 
-
-def _parse_shapes(items: list[str] | None) -> dict[str, list[int]] | None:
-    if not items:
-        return None
-    shapes = {}
-    for item in items:
-        name, sep, dims = item.partition("=")
-        try:
-            if not sep:
-                raise ValueError
-            shapes[name] = [int(d) for d in dims.split(",")]
-        except ValueError:
-            raise SparsegateError(f"--input-shape '{item}': expected NAME=D0,D1,… (e.g. input=1,3,224,224)")
-    return shapes
-
-
-def _resolve_source(src: str) -> tuple[Path, dict]:
-    """A path to an .onnx file, or a model zoo name (then its metadata comes along)."""
-    from . import zoo
-    if not os.path.exists(src) and src in zoo.names():
-        return zoo.fetch(src), zoo.info(src)
-    if not os.path.exists(src):
-        raise SparsegateError(f"{src}: no such file (and not a zoo model: {', '.join(zoo.names())})")
-    return Path(src), {}
+from .. import zoo
+from ..errors import SparsegateError
+from ..macs import node_macs
+from ..runtime import Session
+from ..vision import detect, images
+from ..compression.driver import compress
+from . import bench, train_cli
+from .report import report
+from .serve import ROOT, Server
+from .sources import load_graph, parse_shapes, resolve_source
 
 
 def cmd_convert(args) -> int:
-    from .conversion import convert
-    src, meta = _resolve_source(args.model)
+    from ..compression.conversion import convert  # onnx: needed only for conversion
+    src, meta = resolve_source(args.model)
     out = Path(args.output or src.with_suffix(".sgm").name)
     if out.resolve() == src.resolve():
         raise SparsegateError(f"{out}: output would overwrite the input model")
@@ -47,25 +34,14 @@ def cmd_convert(args) -> int:
     if args.metadata:
         meta = {**meta, **json.loads(Path(args.metadata).read_text())}
     t0 = time.perf_counter()
-    graph = convert(src, out, input_shapes=_parse_shapes(args.input_shape), metadata=meta)
+    graph = convert(src, out, input_shapes=parse_shapes(args.input_shape), metadata=meta)
     print(f"{src} -> {out}: {len(graph.nodes)} nodes, {out.stat().st_size / 1e6:.2f} MB "
           f"in {time.perf_counter() - t0:.1f} s")
     return 0
 
 
-def _load_graph(path: str):
-    if path.endswith(".onnx") or not os.path.exists(path):
-        from .onnx_import import import_onnx
-        src, _ = _resolve_source(path)
-        return import_onnx(src)
-    from .format import read_model
-    return read_model(Path(path).read_bytes(), path)
-
-
 def cmd_inspect(args) -> int:
-    from collections import Counter
-    from .macs import node_macs
-    graph = _load_graph(args.model)
+    graph = load_graph(args.model)
     rows = []
     for node in graph.nodes:
         params = sum(graph.tensors[i].data.size for i in node.inputs if i and graph.tensors[i].is_constant)
@@ -102,8 +78,6 @@ def cmd_inspect(args) -> int:
 
 def _describe(meta: dict, outputs: dict, image_info, top: int) -> list[str]:
     """Human-readable result lines from the model's metadata (task, labels, postprocess)."""
-    import numpy as np
-    from . import detect
     task = meta.get("task")
     first = next(iter(outputs.values()))
     if task == "classification":
@@ -120,9 +94,6 @@ def _describe(meta: dict, outputs: dict, image_info, top: int) -> list[str]:
 
 
 def _run_model(sgm: Path, image_arg: str | None, top: int, as_json: bool, gate: float | None = None) -> int:
-    import numpy as np
-    from . import images
-    from .runtime import Session
     sess = Session(str(sgm))
     if gate is not None:
         sess.set_gate(gate)
@@ -157,8 +128,7 @@ def cmd_run(args) -> int:
 
 def cmd_demo(args) -> int:
     """MobileNetV2 (real ImageNet weights) on a real photo, end to end through the wasm runtime."""
-    from . import images, zoo
-    from .conversion import convert
+    from ..compression.conversion import convert  # onnx: needed only for conversion
     sgm = zoo.cache_dir() / "mobilenetv2.sgm"
     onnx_path = zoo.fetch("mobilenetv2")
     if not sgm.exists() or sgm.stat().st_mtime < onnx_path.stat().st_mtime:
@@ -172,7 +142,6 @@ def cmd_demo(args) -> int:
 
 def cmd_serve(args) -> int:
     """Serves the checkout: the example pages, the JS package, zoo models and sample photos."""
-    from .serve import ROOT, Server
     if not (ROOT / "examples").is_dir():
         raise SparsegateError(f"{ROOT} is not a sparsegate checkout: `serve` serves its examples/ and web/")
     server = Server(port=args.port, verbose=True)
@@ -195,8 +164,7 @@ def _compress_options(args) -> dict:
 
 
 def cmd_compress(args) -> int:
-    from .compression import compress
-    src, meta = _resolve_source(args.model)
+    src, meta = resolve_source(args.model)
     out = Path(args.output or src.with_suffix(".sgm").name)
     if out.exists() and not args.force:
         raise SparsegateError(f"{out} exists; pass --force to overwrite it")
@@ -208,8 +176,7 @@ def cmd_compress(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .report import report
-    src, meta = _resolve_source(args.model)
+    src, meta = resolve_source(args.model)
     if args.calib is None:
         raise SparsegateError("report measures the model: pass --calib (a folder of images, .npz or .npy)")
     rep = report(src, args.output, dst=args.sgm, metadata=meta, **_compress_options(args))
@@ -284,11 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="MobileNetV2 on a real photo, through the wasm runtime")
     d.set_defaults(func=cmd_demo)
 
-    from .train.cli import add_parser as add_train_parser  # imports torch only when it runs
-    add_train_parser(sub)
-
-    from .bench import add_parser as add_bench_parser  # sparsegate bench (bench.py)
-    add_bench_parser(sub)
+    train_cli.add_parser(sub)  # imports torch only when it runs
+    bench.add_parser(sub)
     return p
 
 

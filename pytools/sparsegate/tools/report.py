@@ -14,18 +14,18 @@ import html
 import io
 import os
 
-from .compression import CompressReport, compress
+from ..compression.driver import CompressReport, compress
 
 
 def _png(fig) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-    plt.close(fig)
+    _plt().close(fig)
     return f'<img alt="plot" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
 
 
 def _plt():
+    """matplotlib.pyplot (the optional [report] extra), on the Agg backend."""
     try:
         import matplotlib
     except ImportError as e:

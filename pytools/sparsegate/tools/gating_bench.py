@@ -2,7 +2,7 @@
 process (CPython through wasmtime, or Node), median of many runs, with the runtime's MAC
 counter (docs/gating.md).
 
-    from sparsegate.gating_bench import gate_speed, speed_model
+    from sparsegate.tools.gating_bench import gate_speed, speed_model
     speed_model("mobilenetv2", "/tmp/m.sgm")      # every 1×1 conv gated at sparsity 1
     gate_speed("/tmp/m.sgm", gates=(0, 0.5), runs=20)
 """
@@ -18,7 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-WEB_INDEX = Path(__file__).resolve().parents[2] / "web" / "src" / "index.js"
+from .. import zoo
+from ..format import model_bytes, write_model
+from ..macs import graph_macs, node_macs
+from ..passes.gating import add_gates, gateable_convs
+from ..runtime import Session
+
+NODE_SCRIPT = Path(__file__).resolve().parents[3] / "bench" / "gate_speed.mjs"  # the checkout's
 
 
 def speed_model(name: str, dst, sparsity: float = 1.0) -> dict:
@@ -26,11 +32,7 @@ def speed_model(name: str, dst, sparsity: float = 1.0) -> dict:
     the layers the speed check gates: MobileNetV2's 1×1 convs (not the first conv, not the
     depthwise ones); any other model's group-1 convs but the first. Writes `dst`; returns
     {"layers": n gated, "gated_macs_fraction": of the dense MACs}."""
-    from . import zoo
-    from .conversion import convert
-    from .format import write_model
-    from .macs import graph_macs, node_macs
-    from .passes.gating import add_gates, gateable_convs
+    from ..compression.conversion import convert  # onnx: needed only for conversion
     graph = convert(zoo.fetch(name), metadata=zoo.info(name))
     layers = gateable_convs(graph, pointwise_only=(name == "mobilenetv2"))
     gated = add_gates(graph, {n: sparsity for n in layers})
@@ -59,7 +61,6 @@ def gate_speed(sgm_path, gates=(0, 0.5), runs: int = 20, warmup: int = 5, top_la
     "runs", "gates": {g: {"median_ms", "min_ms", "macs_dense", "macs_executed",
     "executed_fraction", "layers": the `top_layers` largest layers' MACs}}, "speedup": median
     at the first knob / median at each knob}."""
-    from .runtime import Session
     sess = Session(os.fspath(sgm_path))
     feeds = feeds or _feeds(sess.inputs)
     times = {g: [] for g in gates}
@@ -96,40 +97,6 @@ def _summary(host, runs, gates, times, stats, top_layers) -> dict:
     return out
 
 
-# Shared by the Node scripts below: the session and its seeded inputs.
-_NODE_PRELUDE = r"""
-const gates = JSON.parse(gatesJson);
-const s = await Session.create(readFileSync(path));
-const feeds = {};
-for (const inp of s.inputs) {
-  const n = inp.dims.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(n);
-  let seed = 12345;
-  for (let i = 0; i < n; i++) { seed = (seed * 1103515245 + 12345) >>> 0; data[i] = seed / 4294967296; }
-  feeds[inp.name] = { data, dims: inp.dims };
-}
-"""
-
-_NODE_SCRIPT = r"""
-import { Session } from %(index)s;
-import { readFileSync } from "node:fs";
-const [path, gatesJson, runs, warmup] = process.argv.slice(1);
-%(prelude)sconst times = Object.fromEntries(gates.map((g) => [g, []]));
-const stats = {};
-for (let r = 0; r < +warmup + +runs; r++) {
-  const order = gates.slice(r %% gates.length).concat(gates.slice(0, r %% gates.length));
-  for (const g of order) {
-    s.setGate(g);
-    const t0 = performance.now();
-    await s.run(feeds);
-    const dt = performance.now() - t0;
-    if (r >= +warmup) times[g].push(dt);
-    stats[g] = s.stats();
-  }
-}
-s.release();
-console.log(JSON.stringify({ times, stats }));
-"""
 
 
 def gate_speed_node(sgm_path, gates=(0, 0.5), runs: int = 20, warmup: int = 30,
@@ -139,14 +106,18 @@ def gate_speed_node(sgm_path, gates=(0, 0.5), runs: int = 20, warmup: int = 30,
     node = node or shutil.which("node")
     if not node:
         raise RuntimeError("node is not installed")
-    script = _NODE_SCRIPT % {"index": json.dumps(WEB_INDEX.as_uri()), "prelude": _NODE_PRELUDE}
-    res = subprocess.run([node, "--input-type=module", "-e", script, os.fspath(sgm_path),
-                          json.dumps(list(gates)), str(runs), str(warmup)],
-                         capture_output=True, text=True, check=True)
-    data = json.loads(res.stdout.strip().splitlines()[-1])
+    data = _node_script(node, "speed", sgm_path, gates, runs, warmup)
     times = {g: data["times"][_js_key(g)] for g in gates}
     stats = {g: data["stats"][_js_key(g)] for g in gates}
     return _summary("node-v8", runs, gates, times, stats, top_layers)
+
+
+def _node_script(node: str, mode: str, sgm_path, gates, rounds: int, warmup: int) -> dict:
+    if not NODE_SCRIPT.exists():
+        raise RuntimeError(f"{NODE_SCRIPT} is missing: the Node benchmarks run from the repository checkout")
+    res = subprocess.run([node, os.fspath(NODE_SCRIPT), mode, os.fspath(sgm_path), json.dumps(list(gates)),
+                          str(rounds), str(warmup)], capture_output=True, text=True, check=True)
+    return json.loads(res.stdout.strip().splitlines()[-1])
 
 
 def _js_key(g) -> str:
@@ -173,13 +144,10 @@ def gate_stats_lines(model: str, gate: float, top: int | None = None) -> list[st
     gates) once at knob `gate` on a fixed random input and describes the runtime's counter:
     MACs executed vs dense overall, then per layer (the `top` largest by dense MACs; all when
     None)."""
-    from .runtime import Session
     if Path(model).exists():
         sess = Session(str(model))
     else:
-        from . import zoo
-        from .conversion import convert
-        from .format import model_bytes
+        from ..compression.conversion import convert  # onnx: needed only for conversion
         sess = Session(model_bytes(convert(zoo.fetch(model), metadata=zoo.info(model))))
     with sess:
         sess.set_gate(gate)
@@ -197,29 +165,6 @@ def gate_stats_lines(model: str, gate: float, top: int | None = None) -> list[st
     return lines
 
 
-_NODE_PROFILE_SCRIPT = r"""
-import { Session } from %(index)s;
-import { readFileSync } from "node:fs";
-const [path, gatesJson, reps, warmup] = process.argv.slice(1);
-%(prelude)sfor (let r = 0; r < +warmup; r++) for (const g of gates) { s.setGate(g); await s.run(feeds); }
-const nodes = s.stats().layers.length;
-const out = {};
-for (const g of gates) out[g] = { times: Array.from({ length: nodes }, () => []), stats: null };
-for (let r = 0; r < +reps; r++) {
-  for (const g of gates) {
-    s.setGate(g);
-    await s.run(feeds);
-    for (let k = 0; k < nodes; k++) {
-      const t0 = performance.now();
-      s.runRange(k, k + 1);
-      out[g].times[k].push(performance.now() - t0);
-    }
-    out[g].stats = s.stats();
-  }
-}
-s.release();
-console.log(JSON.stringify(out));
-"""
 
 
 def gate_profile_node(sgm_path, gates=(0, 0.5), reps: int = 10, warmup: int = 30,
@@ -231,11 +176,7 @@ def gate_profile_node(sgm_path, gates=(0, 0.5), reps: int = 10, warmup: int = 30
     node = node or shutil.which("node")
     if not node:
         raise RuntimeError("node is not installed")
-    script = _NODE_PROFILE_SCRIPT % {"index": json.dumps(WEB_INDEX.as_uri()), "prelude": _NODE_PRELUDE}
-    res = subprocess.run([node, "--input-type=module", "-e", script, os.fspath(sgm_path),
-                          json.dumps(list(gates)), str(reps), str(warmup)],
-                         capture_output=True, text=True, check=True)
-    data = json.loads(res.stdout.strip().splitlines()[-1])
+    data = _node_script(node, "profile", sgm_path, gates, reps, warmup)
     out = {}
     for g in gates:
         d = data[_js_key(g)]

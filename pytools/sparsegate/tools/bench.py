@@ -26,7 +26,12 @@ import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from .errors import SparsegateError
+from .. import zoo
+from ..errors import SparsegateError
+from ..format import read_model, write_model
+from ..ir import Graph
+from ..macs import node_macs
+from .gating_bench import gate_stats_lines
 
 DEFAULT_MODELS = ("mobilenetv2", "yolov8n", "blazeface")
 CHROMIUM = "/usr/bin/chromium"
@@ -37,7 +42,7 @@ PROFILE_OPS = ("Conv", "Gemm", "MatMul")
 
 def repo_root(explicit: str | None = None) -> Path:
     """The checkout with web/src/index.js and bench/bench_core.mjs (cwd, or this package's)."""
-    for cand in ([Path(explicit)] if explicit else []) + [Path.cwd(), Path(__file__).resolve().parents[2]]:
+    for cand in ([Path(explicit)] if explicit else []) + [Path.cwd(), Path(__file__).resolve().parents[3]]:
         if (cand / "web/src/index.js").exists() and (cand / "bench/bench_core.mjs").exists():
             return cand.resolve()
     raise SparsegateError("sparsegate bench runs from the repository checkout (web/ and bench/); "
@@ -45,7 +50,6 @@ def repo_root(explicit: str | None = None) -> Path:
 
 
 def cache_dir() -> Path:
-    from . import zoo
     d = zoo.cache_dir() / "bench"
     d.mkdir(parents=True, exist_ok=True)
     return d
@@ -55,7 +59,7 @@ def cache_dir() -> Path:
 
 def _fresh(out: Path, *deps: Path) -> bool:
     """`out` is newer than its inputs, this file and the importer (a new fusion reconverts)."""
-    importer = list((Path(__file__).parent / "onnx_import").glob("*.py"))
+    importer = list((Path(__file__).parents[1] / "onnx_import").glob("*.py"))
     src_mtime = max([p.stat().st_mtime for p in [*deps, *importer]] + [Path(__file__).stat().st_mtime])
     return out.exists() and out.stat().st_mtime >= src_mtime
 
@@ -63,8 +67,7 @@ def _fresh(out: Path, *deps: Path) -> bool:
 def prepare_model(name: str, batch: int = 1) -> dict:
     """{name, batch, sgm, onnx, dims}: the zoo model converted at `batch` (and, for batch > 1,
     an .onnx whose input has that batch for onnxruntime-web)."""
-    from . import zoo
-    from .conversion import convert
+    from ..compression.conversion import convert  # onnx: needed only for conversion
     onnx_path = Path(zoo.fetch(name))
     info = zoo.info(name)
     inp = info["inputs"][0]
@@ -78,7 +81,7 @@ def prepare_model(name: str, batch: int = 1) -> dict:
     if batch != 1:
         onnx_out = d / f"{name}-b{batch}.onnx"
         if not _fresh(onnx_out, onnx_path):
-            import onnx
+            import onnx  # conversion's dependency, as above
             m = onnx.load(str(onnx_path))
             for i in m.graph.input:
                 if i.name == inp["name"]:
@@ -95,9 +98,6 @@ def prepare_model(name: str, batch: int = 1) -> dict:
 def prepare_layers(name: str, limit: int | None = None) -> list[dict]:
     """One-node .sgm models for each Conv/Gemm/MatMul of the model (its real weights and input
     shape): the per-layer profile times them alone, so the runtime needs no timing hooks."""
-    from .format import read_model, write_model
-    from .ir import Graph
-    from .macs import node_macs
     src = Path(prepare_model(name)["sgm"])
     graph = read_model(src.read_bytes(), str(src))
     d = cache_dir() / f"{name}-layers"
@@ -235,7 +235,7 @@ def _urls(server: BenchServer, config: dict) -> dict:
 
 def run_chromium(root: Path, configs: list[dict], cold: list[tuple[dict, int, int]]) -> dict:
     """Each config in a fresh page (one thread count per page); cold starts in fresh contexts."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # the optional test dependency
     server = BenchServer(root)
     out = {"suites": [], "cold": {}}
     try:
@@ -321,7 +321,7 @@ def summarize(result: dict) -> dict:
 
 
 def plot(result: dict, path: Path) -> bool:
-    try:
+    try:  # matplotlib: the optional [report] extra
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
@@ -541,7 +541,6 @@ def main(args) -> int:
         print(markdown(result))
         return 0
     if getattr(args, "gate", None) is not None:  # gating statistics only (gating_bench.py)
-        from .gating_bench import gate_stats_lines
         for model in csv(args.models):
             print("\n".join(gate_stats_lines(model, args.gate)))
         return 0
