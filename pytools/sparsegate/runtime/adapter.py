@@ -12,6 +12,8 @@ import sys
 import threading
 from pathlib import Path
 
+from ..errors import RuntimeFailure
+
 
 def default_wasm_path(wasm: str | os.PathLike | None = None) -> Path:
     """`wasm` if given, else $SPARSEGATE_WASM, else the module shipped with the package."""
@@ -42,12 +44,11 @@ _lock = threading.Lock()
 
 
 def _compiled(path: Path):
-    import wasmtime
+    import wasmtime  # CPython's host; Pyodide has none
     global _engine
     try:
         stat = path.stat()
     except OSError as e:
-        from ..errors import RuntimeFailure
         raise RuntimeFailure(f"sparsegate runtime not found at {path}: run `make wasm` "
                              f"or set SPARSEGATE_WASM ({e.strerror})") from None
     key = (str(path.resolve()), stat.st_mtime, stat.st_size)
@@ -65,7 +66,7 @@ class WasmtimeInstance(WasmInstance):
     """One instance (own store and memory) of the runtime under wasmtime."""
 
     def __init__(self, path: Path):
-        import wasmtime
+        import wasmtime  # CPython's host; Pyodide has none
         engine, module = _compiled(path)
         self._store = wasmtime.Store(engine)
         linker = wasmtime.Linker(engine)
@@ -100,7 +101,7 @@ class PyodideInstance(WasmInstance):
     thread; workers, JupyterLite's kernel among them, and Node do not)."""
 
     def __init__(self, wasm):
-        import js
+        import js  # Pyodide's own modules: they exist only there
         from pyodide.ffi import create_proxy, to_js
         if not isinstance(wasm, (str, os.PathLike, bytes, bytearray)):
             module = wasm

@@ -56,7 +56,7 @@ class OnnxCase:
 
 @functools.lru_cache(maxsize=1)
 def _all_cases():
-    from onnx.backend.test.case.node import collect_testcases
+    from onnx.backend.test.case.node import collect_testcases  # slow to import: only when cases are asked for
     with warnings.catch_warnings():  # the generators overflow casts on purpose
         warnings.simplefilter("ignore", RuntimeWarning)
         return tuple(collect_testcases())

@@ -324,7 +324,7 @@ def plot(result: dict, path: Path) -> bool:
     try:  # matplotlib: the optional [report] extra
         import matplotlib
         matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt  # after choosing the backend
     except ImportError:
         return False
     hosts = list(result["hosts"])

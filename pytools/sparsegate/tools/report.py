@@ -26,12 +26,12 @@ def _png(fig) -> str:
 
 def _plt():
     """matplotlib.pyplot (the optional [report] extra), on the Agg backend."""
-    try:
+    try:  # matplotlib: the optional [report] extra
         import matplotlib
     except ImportError as e:
         raise ImportError("sparsegate report needs matplotlib: pip install 'sparsegate[report]'") from e
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # after choosing the backend
     return plt
 
 

@@ -17,7 +17,7 @@ _SETTINGS = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
 
 
 def _import_torch():
-    try:
+    try:  # torch: the optional [train] extra
         import torch
     except ImportError as e:
         raise SparsegateError(
