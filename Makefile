@@ -19,15 +19,17 @@ WASM_MT_FLAGS := -O3 -msimd128 -std=c++17 -fno-exceptions -fno-rtti -Iwasm/inclu
   -sEXPORTED_FUNCTIONS=$(WASM_EXPORTS),_sg_threads_set,_sg_threads_get,_sg_threads_ready,_sg_threads_max
 MT_OUT := sparsegate-mt.mjs sparsegate-mt.wasm sparsegate-mt.worker.js
 
-.PHONY: wasm wasm-mt bench-peak setup demo test test-fast clean
+.PHONY: wasm wasm-mt bench-peak setup demo test test-fast dist clean
 
-wasm: build/sparsegate.wasm
+wasm: pytools/sparsegate/runtime/sparsegate.wasm web/src/sparsegate.wasm
 
 build/sparsegate.wasm: $(WASM_SRC) $(WASM_HDR) Makefile
-	@mkdir -p build pytools/sparsegate/runtime web/src
+	@mkdir -p build
 	$(EMCC) $(WASM_FLAGS) -o $@ $(WASM_SRC)
-	cp $@ pytools/sparsegate/runtime/sparsegate.wasm
-	cp $@ web/src/sparsegate.wasm
+
+# The copies the Python and JS packages ship (a missing copy is made again from the build).
+pytools/sparsegate/runtime/sparsegate.wasm web/src/sparsegate.wasm: build/sparsegate.wasm
+	cp $< $@
 
 wasm-mt: build/mt/sparsegate-mt.mjs
 
@@ -55,6 +57,12 @@ test: setup
 
 test-fast: wasm wasm-mt
 	python3 -m pytest -q -m "not slow and not browser"
+
+# Release artifacts in dist/: the wheel and the npm tarball, each carrying the runtime.
+dist: wasm wasm-mt
+	rm -rf dist && mkdir -p dist
+	python3 -m pip wheel -q --no-deps --no-build-isolation -w dist .
+	cd web && npm pack --silent --pack-destination ../dist
 
 clean:
 	rm -rf build pytools/sparsegate/runtime/sparsegate.wasm web/src/sparsegate.wasm \

@@ -87,8 +87,11 @@ def imports(path: Path) -> list[tuple[int, str, bool]]:
             mod = base + (node.module.split(".") if node.module else [])
             if node.module:
                 out.append((node.lineno, ".".join(["sparsegate", *mod]), local))
-            else:  # from . import a, b: each name is a submodule (or an attribute of the package)
-                out += [(node.lineno, ".".join(["sparsegate", *mod, a.name]), local) for a in node.names]
+            else:  # from . import a, b: each name a submodule, or else an attribute of the package
+                for a in node.names:
+                    sub = PKG.joinpath(*mod, a.name)
+                    is_module = sub.is_dir() or sub.with_suffix(".py").exists()
+                    out.append((node.lineno, ".".join(["sparsegate", *mod, *([a.name] if is_module else [])]), local))
     return out
 
 

@@ -11,20 +11,21 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import zoo
+from .. import __version__, zoo
 from ..errors import SparsegateError
 from ..macs import node_macs
 from ..runtime import Session
 from ..vision import detect, images
-from ..compression.driver import compress
 from . import bench, train_cli
+from .extras import need
 from .report import report
 from .serve import ROOT, Server
 from .sources import load_graph, parse_shapes, resolve_source
 
 
 def cmd_convert(args) -> int:
-    from ..compression.conversion import convert  # onnx: needed only for conversion
+    need("convert", "sparsegate convert")
+    from ..compression.conversion import convert  # onnx, the [convert] extra: checked above
     src, meta = resolve_source(args.model)
     out = Path(args.output or src.with_suffix(".sgm").name)
     if out.resolve() == src.resolve():
@@ -106,6 +107,7 @@ def _run_model(sgm: Path, image_arg: str | None, top: int, as_json: bool, gate: 
     else:
         if "preprocess" not in meta:
             raise SparsegateError(f"{sgm}: no preprocessing in its metadata; pass a .npy input instead")
+        need("images", "sparsegate run --input IMAGE")
         x, info = images.preprocess(images.load_image(image_arg), meta["preprocess"])
     t0 = time.perf_counter()
     outputs = sess.run({name: x})
@@ -128,7 +130,8 @@ def cmd_run(args) -> int:
 
 def cmd_demo(args) -> int:
     """MobileNetV2 (real ImageNet weights) on a real photo, end to end through the wasm runtime."""
-    from ..compression.conversion import convert  # onnx: needed only for conversion
+    need("demo", "sparsegate demo")
+    from ..compression.conversion import convert  # onnx, the [convert] extra: checked above
     sgm = zoo.cache_dir() / "mobilenetv2.sgm"
     onnx_path = zoo.fetch("mobilenetv2")
     if not sgm.exists() or sgm.stat().st_mtime < onnx_path.stat().st_mtime:
@@ -164,6 +167,8 @@ def _compress_options(args) -> dict:
 
 
 def cmd_compress(args) -> int:
+    need("convert", "sparsegate compress")
+    from ..compression.driver import compress  # onnx, Pillow, tqdm (the [convert] extra): checked above
     src, meta = resolve_source(args.model)
     out = Path(args.output or src.with_suffix(".sgm").name)
     if out.exists() and not args.force:
@@ -176,6 +181,7 @@ def cmd_compress(args) -> int:
 
 
 def cmd_report(args) -> int:
+    need("report", "sparsegate report")
     src, meta = resolve_source(args.model)
     if args.calib is None:
         raise SparsegateError("report measures the model: pass --calib (a folder of images, .npz or .npy)")
@@ -206,6 +212,7 @@ def _add_compress_arguments(c) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sparsegate", description=__doc__)
+    p.add_argument("--version", action="version", version=f"sparsegate {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     c = sub.add_parser("convert", help="convert an ONNX model (or a zoo name) to .sgm")

@@ -13,8 +13,10 @@ import base64
 import html
 import io
 import os
+from typing import TYPE_CHECKING
 
-from ..compression.driver import CompressReport, compress
+if TYPE_CHECKING:  # annotations only: the driver needs the [convert] extra
+    from ..compression.driver import CompressReport
 
 
 def _png(fig) -> str:
@@ -139,6 +141,7 @@ def write_html(rep: CompressReport, path) -> None:
 def report(src, out, *, dst=None, **compress_options) -> CompressReport:
     """Runs `compress(src, dst, analyze=True, **compress_options)` and writes the HTML page to
     `out`. Returns the CompressReport."""
+    from ..compression.driver import compress  # onnx, Pillow, tqdm: the [convert] extra
     rep = compress(src, dst, analyze=True, **compress_options)
     write_html(rep, os.fspath(out))
     return rep

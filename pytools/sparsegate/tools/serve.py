@@ -15,8 +15,6 @@ import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from PIL import Image
-
 from .. import zoo
 from ..vision.images import sample_images
 
@@ -35,6 +33,7 @@ def _zoo_model(name: str) -> bytes | None:
 
 
 def _sample_png(name: str) -> bytes | None:
+    from PIL import Image  # Pillow: the [images] extra
     photo = sample_images().get(name)
     if photo is None:
         return None
