@@ -25,3 +25,18 @@ class RuntimeFailure(SparsegateError):
 
 class InputError(SparsegateError, ValueError):
     """A user-supplied input (array, image, calibration data) has the wrong shape or kind."""
+
+
+class RuntimeUnsupportedError(UnsupportedError, ModelFormatError):
+    """The runtime does not know an op, dtype or required section of an `.sgm` file
+    (SG_ERR_UNSUPPORTED): made by a newer sparsegate, or not by sparsegate at all."""
+
+
+class OutOfMemoryError(RuntimeFailure, MemoryError):
+    """The runtime could not allocate what a model needs, or the model needs more than its
+    own caps allow (SG_ERR_MEMORY: 1 GiB of activations, 1 GiB of per-node state)."""
+
+
+class ResourceLimitError(RuntimeFailure):
+    """A model needs more memory or MACs per run than the session's limits
+    (`Session(..., max_memory=, max_macs=)`; SG_ERR_LIMIT)."""

@@ -26,10 +26,15 @@ typedef struct sg_session sg_session;
 #define SG_ERR_FORMAT 1   /* the file is malformed, truncated or corrupt */
 #define SG_ERR_UNSUPPORTED 2 /* op, dtype or attribute this runtime does not know */
 #define SG_ERR_INVALID 3  /* a bad argument from the host (index, size) */
-#define SG_ERR_MEMORY 4   /* allocation failed */
+#define SG_ERR_MEMORY 4   /* allocation failed, or the runtime's own caps (1 GiB of activations,
+                             1 GiB of per-node state) would be exceeded */
+#define SG_ERR_LIMIT 5    /* a limit the host set (sg_session_create_limited) would be exceeded */
 
 int sg_version(void); /* major * 10000 + minor * 100 + patch */
 const char* sg_last_error(void);
+/* The SG_ERR_* code of the last failure (also after sg_model_load or sg_session_create
+ * returned NULL); SG_OK after a load or create that succeeded. */
+int sg_last_error_code(void);
 
 void* sg_alloc(uint32_t size); /* 64-byte aligned; NULL when out of memory */
 void sg_free(void* ptr);
@@ -42,6 +47,14 @@ uint32_t sg_model_metadata_size(const sg_model* model);
 
 /* Session: planned memory and packed weights for one model; run it many times. */
 sg_session* sg_session_create(const sg_model* model);
+/* The same with limits for pages that run untrusted models (0 = no limit; negative or NaN:
+ * SG_ERR_INVALID). max_bytes bounds the memory the session allocates: activations (arena,
+ * input and output buffers) plus what nodes prepare (packed weights, index tables, scratch);
+ * not the model bytes, which the caller owns. max_macs bounds the dense multiply-accumulates
+ * of one run (sg_session_macs_dense). Both are checked while the session is planned, before
+ * the memory is allocated: a model over either is refused with SG_ERR_LIMIT and a message
+ * giving what it needs. Doubles, as every 64-bit quantity of this ABI. */
+sg_session* sg_session_create_limited(const sg_model* model, double max_bytes, double max_macs);
 void sg_session_free(sg_session* session);
 
 int sg_session_input_count(const sg_session* s);
@@ -77,6 +90,8 @@ const char* sg_session_node_op(const sg_session* s, int node);
 double sg_session_node_macs_dense(const sg_session* s, int node);
 double sg_session_node_macs_executed(const sg_session* s, int node);
 uint32_t sg_session_arena_bytes(const sg_session* s); /* activation memory planned */
+/* Bytes counted against max_bytes: activations plus per-node state and scratch. */
+double sg_session_memory_bytes(const sg_session* s);
 
 #ifdef __cplusplus
 }

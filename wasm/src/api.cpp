@@ -13,6 +13,7 @@ extern "C" {
 
 int sg_version(void) { return 0 * 10000 + 1 * 100 + 0; }
 const char* sg_last_error(void) { return last_error_text(); }
+int sg_last_error_code(void) { return last_error_code(); }
 
 void* sg_alloc(uint32_t size) {
   uint64_t n = ((uint64_t)size + kSgAlign - 1) / kSgAlign * kSgAlign;
@@ -43,10 +44,17 @@ void sg_model_free(sg_model* model) { delete model; }
 const char* sg_model_metadata(const sg_model* model) { return model ? model->model.metadata.c_str() : ""; }
 uint32_t sg_model_metadata_size(const sg_model* model) { return model ? (uint32_t)model->model.metadata.size() : 0; }
 
-sg_session* sg_session_create(const sg_model* model) {
+sg_session* sg_session_create(const sg_model* model) { return sg_session_create_limited(model, 0, 0); }
+
+sg_session* sg_session_create_limited(const sg_model* model, double max_bytes, double max_macs) {
   clear_error();
   if (!model) {
     set_error(SG_ERR_INVALID, "sg_session_create: no model");
+    return nullptr;
+  }
+  if (!(max_bytes >= 0) || !(max_macs >= 0)) { // NaN included
+    set_error(SG_ERR_INVALID, "sg_session_create_limited: limits must be >= 0 (0 = none), got %g bytes and %g MACs",
+              max_bytes, max_macs);
     return nullptr;
   }
   sg_session* s = new (std::nothrow) sg_session;
@@ -54,6 +62,8 @@ sg_session* sg_session_create(const sg_model* model) {
     set_error(SG_ERR_MEMORY, "out of memory");
     return nullptr;
   }
+  s->max_bytes = max_bytes;
+  s->max_macs = max_macs;
   if (!session_init(s, &model->model)) {
     delete s;
     return nullptr;
@@ -157,5 +167,8 @@ double sg_session_node_macs_executed(const sg_session* s, int node) {
   return node_ok(s, node) ? s->node_macs_executed[node] : 0;
 }
 uint32_t sg_session_arena_bytes(const sg_session* s) { return s ? (uint32_t)s->arena_bytes : 0; }
+double sg_session_memory_bytes(const sg_session* s) {
+  return s ? (double)s->activation_bytes + s->budget.used : 0;
+}
 
 } // extern "C"

@@ -1,6 +1,7 @@
 #include "loader.h"
 #include <stdlib.h>
 #include <string.h>
+#include <algorithm>
 #include "common.h"
 #include "ops/op.h"
 #include "sparsegate.h"
@@ -218,6 +219,10 @@ static bool parse_graph(const uint8_t* g, uint64_t gsize, const uint8_t* dbase, 
     const OpDef* def = op_find(n.op);
     if (!def) return set_error(SG_ERR_UNSUPPORTED, "unsupported op '%s' in node '%s'", n.op.c_str(), n.name.c_str());
     n.op_index = (int)(def - &op_at(0));
+    for (size_t i = 0; i < n.inputs.size(); i++)  // the op's contract (ops/registry.h)
+      if (n.inputs[i] < 0 && (i >= 32 || !(def->optional_inputs >> i & 1)))
+        return set_error(SG_ERR_FORMAT, "GRPH: node '%s' (%s): input %u is absent, but %s has no optional input %u",
+                         n.name.c_str(), n.op.c_str(), (unsigned)i, n.op.c_str(), (unsigned)i);
     for (int t : n.inputs) {
       if (t < 0) continue;
       const Tensor& tt = m->tensors[t];
@@ -260,6 +265,18 @@ static bool parse_graph(const uint8_t* g, uint64_t gsize, const uint8_t* dbase, 
   return true;
 }
 
+// Hosts key inputs and outputs by name (a dict in Python, an object in JS): two tensors of one
+// name would make a model impossible to feed or silently drop an output.
+static bool check_unique_names(const Model* m) {
+  std::vector<const std::string*> names;
+  names.reserve(m->tensors.size());
+  for (const Tensor& t : m->tensors) names.push_back(&t.name);
+  std::sort(names.begin(), names.end(), [](const std::string* a, const std::string* b) { return *a < *b; });
+  for (size_t i = 1; i < names.size(); i++)
+    if (*names[i] == *names[i - 1]) return fmt_err("GRPH: two tensors are named '%s'", names[i]->c_str());
+  return true;
+}
+
 bool model_parse(const uint8_t* data, uint64_t size, Model* m) {
   if (!data) return set_error(SG_ERR_INVALID, "no model bytes given");
   Section meta, grph, dsec;
@@ -267,7 +284,7 @@ bool model_parse(const uint8_t* data, uint64_t size, Model* m) {
   m->metadata.assign((const char*)data + meta.offset, meta.size);
   if (m->metadata.find('\0') != std::string::npos) return fmt_err("META: %s", "contains a NUL byte");
   return parse_graph(data + grph.offset, grph.size, data + dsec.offset, dsec.size, m) &&
-         fold_dequantize(m);
+         check_unique_names(m) && fold_dequantize(m);
 }
 
 Model::~Model() {

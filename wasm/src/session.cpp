@@ -53,35 +53,52 @@ static bool prepare_nodes(sg_session* s) {
   const Model& m = *s->model;
   s->ctx.resize(m.nodes.size());
   s->node_macs_executed.assign(m.nodes.size(), 0);
+  s->budget.cap = (double)kSgMaxStateBytes;
+  s->budget.limit = s->max_bytes;
+  s->budget.base = (double)s->activation_bytes;
   for (size_t k = 0; k < m.nodes.size(); k++) {
     OpCtx& c = s->ctx[k];
     const Node& n = m.nodes[k];
     c.model = &m;
     c.node = &n;
     c.error = &s->error;
+    c.error_code = &s->error_code;
     c.owned_states = &s->states;
+    c.budget = &s->budget;
     c.in.assign(n.inputs.size(), nullptr);
     c.out.assign(n.outputs.size(), nullptr);
     for (size_t i = 0; i < n.inputs.size(); i++)
       if (n.inputs[i] >= 0 && m.tensors[n.inputs[i]].kind == TK_CONSTANT)
         c.in[i] = (const float*)m.tensors[n.inputs[i]].data;
     s->error.clear();
+    s->error_code = SG_ERR_FORMAT;
     if (!op_at(n.op_index).prepare(c)) {
       if (s->error.empty()) s->error = n.op + " node '" + n.name + "': prepare failed";
-      set_error_text(SG_ERR_FORMAT, s->error);
+      set_error_text(s->error_code, s->error);
       return false;
     }
     if (!(c.macs >= 0) || !isfinite(c.macs))
       return set_error(SG_ERR_FORMAT, "%s node '%s': invalid MAC count", n.op.c_str(), n.name.c_str());
     s->macs_dense += c.macs;
+    // Checked node by node: a later node's prepare never runs (nor allocates) past the limit.
+    if (s->max_macs > 0 && s->macs_dense > s->max_macs)
+      return set_error(SG_ERR_LIMIT, "the model needs more than %.0f MACs per run (%.0f up to node '%s'), "
+                       "over the session's limit of %.0f", s->max_macs, s->macs_dense, n.name.c_str(), s->max_macs);
   }
   return true;
 }
 
-static bool plan_memory(sg_session* s) {
+// Activation memory, planned from shapes and liveness alone (before any node is prepared, so
+// that nothing is allocated for a model whose activations are refused).
+struct MemoryPlan {
+  std::vector<size_t> dedicated, slot_tensor;
+  std::vector<uint64_t> dedicated_bytes, offsets;
+  uint64_t dedicated_total = 0, arena = 0;
+};
+
+static bool plan_memory(sg_session* s, MemoryPlan* p) {
   const Model& m = *s->model;
   size_t nt = m.tensors.size();
-  s->tensor_data.assign(nt, nullptr);
   std::vector<int> first(nt, -1), last(nt, -1);
   std::vector<uint8_t> dedicated(nt, 0);
   for (int t : m.inputs) dedicated[t] = 1;
@@ -91,49 +108,63 @@ static bool plan_memory(sg_session* s) {
     for (int t : m.nodes[k].inputs)
       if (t >= 0) last[t] = (int)k;
   }
-  uint64_t total = 0;
-  std::vector<size_t> slot_tensor;
   std::vector<int> f, l;
-  std::vector<uint64_t> bytes, offsets;
+  std::vector<uint64_t> bytes;
   for (size_t t = 0; t < nt; t++) {
     const Tensor& tt = m.tensors[t];
-    if (tt.kind == TK_CONSTANT) {
-      s->tensor_data[t] = (float*)tt.data;
-      continue;
-    }
+    if (tt.kind == TK_CONSTANT) continue;
     uint64_t b = round_up((uint64_t)tt.shape.numel() * 4);
     if (b == 0) b = kSgAlign;
     if (dedicated[t]) {
-      total += b;
-      if (total > kSgMaxActivationBytes) break;
-      void* p = aligned_alloc(kSgAlign, b);
-      if (!p) return set_error(SG_ERR_MEMORY, "out of memory allocating %llu bytes for tensor '%s'", (unsigned long long)b, tt.name.c_str());
-      memset(p, 0, b);
-      s->dedicated.push_back(p);
-      s->tensor_data[t] = (float*)p;
+      p->dedicated.push_back(t);
+      p->dedicated_bytes.push_back(b);
+      p->dedicated_total += b;
     } else if (first[t] >= 0) {
-      slot_tensor.push_back(t);
+      p->slot_tensor.push_back(t);
       f.push_back(first[t]);
       l.push_back(last[t]);
       bytes.push_back(b);
     }
   }
-  uint64_t arena = 0;
-  if (total <= kSgMaxActivationBytes) {
-    uint64_t sum = 0;  // guard the planner's sums before planning
-    for (uint64_t b : bytes) sum += b;
-    if (sum + total <= (1ull << 50)) arena = plan_arena(f, l, bytes, &offsets);
-    else arena = sum;
+  const uint64_t cap = kSgMaxActivationBytes;
+  if (p->dedicated_total > cap)
+    return set_error(SG_ERR_MEMORY, "activation memory exceeds the limit of %llu MiB (graph inputs and outputs alone need %llu MiB)",
+                     (unsigned long long)(cap >> 20), (unsigned long long)(p->dedicated_total >> 20));
+  // The arena is at least its largest slot: skip the planner when that cannot fit. Otherwise
+  // every slot is under 1 GiB and the planner's offsets (at most their sum) cannot overflow.
+  uint64_t largest = 0;
+  for (uint64_t b : bytes) largest = b > largest ? b : largest;
+  p->arena = largest > cap - p->dedicated_total ? largest : plan_arena(f, l, bytes, &p->offsets);
+  if (p->arena > cap - p->dedicated_total)
+    return set_error(SG_ERR_MEMORY, "activation memory exceeds the limit of %llu MiB (the model needs %llu MiB)",
+                     (unsigned long long)(cap >> 20), (unsigned long long)((p->arena + p->dedicated_total) >> 20));
+  s->activation_bytes = p->arena + p->dedicated_total;
+  if (s->max_bytes > 0 && (double)s->activation_bytes > s->max_bytes)
+    return set_error(SG_ERR_LIMIT, "the model needs %llu bytes of activation memory, over the session's memory limit of %.0f bytes",
+                     (unsigned long long)s->activation_bytes, s->max_bytes);
+  return true;
+}
+
+static bool allocate_memory(sg_session* s, const MemoryPlan& p) {
+  const Model& m = *s->model;
+  s->tensor_data.assign(m.tensors.size(), nullptr);
+  for (size_t t = 0; t < m.tensors.size(); t++)
+    if (m.tensors[t].kind == TK_CONSTANT) s->tensor_data[t] = (float*)m.tensors[t].data;
+  for (size_t i = 0; i < p.dedicated.size(); i++) {
+    size_t t = p.dedicated[i];
+    uint64_t b = p.dedicated_bytes[i];
+    void* ptr = aligned_alloc(kSgAlign, (size_t)b);
+    if (!ptr) return set_error(SG_ERR_MEMORY, "out of memory allocating %llu bytes for tensor '%s'", (unsigned long long)b, m.tensors[t].name.c_str());
+    memset(ptr, 0, (size_t)b);
+    s->dedicated.push_back(ptr);
+    s->tensor_data[t] = (float*)ptr;
   }
-  if (total > kSgMaxActivationBytes || arena > kSgMaxActivationBytes - total)
-    return set_error(SG_ERR_MEMORY, "activation memory exceeds the limit of %llu MiB",
-                     (unsigned long long)(kSgMaxActivationBytes >> 20));
-  s->arena_bytes = arena;
-  if (arena) {
-    s->arena = (uint8_t*)aligned_alloc(kSgAlign, arena);
-    if (!s->arena) return set_error(SG_ERR_MEMORY, "out of memory allocating an arena of %llu bytes", (unsigned long long)arena);
+  s->arena_bytes = p.arena;
+  if (p.arena) {
+    s->arena = (uint8_t*)aligned_alloc(kSgAlign, (size_t)p.arena);
+    if (!s->arena) return set_error(SG_ERR_MEMORY, "out of memory allocating an arena of %llu bytes", (unsigned long long)p.arena);
   }
-  for (size_t i = 0; i < slot_tensor.size(); i++) s->tensor_data[slot_tensor[i]] = (float*)(s->arena + offsets[i]);
+  for (size_t i = 0; i < p.slot_tensor.size(); i++) s->tensor_data[p.slot_tensor[i]] = (float*)(s->arena + p.offsets[i]);
   for (size_t k = 0; k < m.nodes.size(); k++) {
     OpCtx& c = s->ctx[k];
     const Node& n = m.nodes[k];
@@ -178,7 +209,8 @@ static void link_channel_fills(sg_session* s) {
 
 bool session_init(sg_session* s, const Model* model) {
   s->model = model;
-  if (!prepare_nodes(s) || !plan_memory(s)) return false;
+  MemoryPlan plan;
+  if (!plan_memory(s, &plan) || !prepare_nodes(s) || !allocate_memory(s, plan)) return false;
   link_channel_fills(s);
   return true;
 }

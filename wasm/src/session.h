@@ -6,8 +6,10 @@
 #include "graph.h"
 #include "ops/op.h"
 
-// Caps total activation memory (arena plus input and output buffers).
+// Caps total activation memory (arena plus input and output buffers), and what prepare may
+// allocate per node (tables, packed weights, scratch). Both are checked before allocating.
 constexpr uint64_t kSgMaxActivationBytes = 1ull << 30;
+constexpr uint64_t kSgMaxStateBytes = 1ull << 30;
 constexpr uint64_t kSgAlign = 64;
 
 struct sg_model {
@@ -26,13 +28,20 @@ struct sg_session {
   double macs_dense = 0, macs_executed = 0;
   std::vector<double> node_macs_executed;
   std::string error;                    // OpCtx::fail writes here
+  int error_code = 0;                   // and OpCtx::reserve the code of its failure here
+  // Host limits (sg_session_create_limited; 0 = none) and what the session holds.
+  double max_bytes = 0, max_macs = 0;
+  sg::MemoryBudget budget;              // per-node state and scratch, counted by prepare
+  uint64_t activation_bytes = 0;        // arena plus dedicated input/output buffers
 
   ~sg_session();
 };
 
 namespace sg {
 
-// Fills `s` for `model` (prepare every node, plan memory). False with the last error set.
+// Fills `s` for `model`: plans activation memory, prepares every node, then allocates. Every
+// cap and limit (s->max_bytes, s->max_macs) is checked before the allocation it bounds.
+// False with the last error set.
 bool session_init(sg_session* s, const Model* model);
 int session_run(sg_session* s);
 int session_run_range(sg_session* s, int first, int last); // profiling: nodes [first, last) only

@@ -98,7 +98,7 @@ class _Cursor:
 def read_metadata(blob: bytes, source: str = "<bytes>") -> dict:
     try:
         return json.loads(_sections(blob, source)[b"META"].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:  # RecursionError: deep nesting
         raise FormatError(f"{source}: META section is not valid JSON: {e}") from e
 
 

@@ -11,18 +11,40 @@ without it (inputs: flat or nested lists, `array('f')`; outputs: flat `array('f'
 from __future__ import annotations
 
 import json
+import numbers
 import os
-import struct
 import sys
 from array import array
 
-from ..errors import InputError, ModelFormatError, RuntimeFailure
+from ..errors import (InputError, ModelFormatError, OutOfMemoryError, ResourceLimitError,
+                      RuntimeFailure, RuntimeUnsupportedError)
 from .adapter import instantiate
 
 try:
     import numpy as np
 except ImportError:  # Pyodide offline, minimal installs
     np = None
+
+
+# SG_ERR_* codes of the C ABI (wasm/include/sparsegate.h) -> the error raised. A format error
+# (1) at load is a ModelFormatError; at session creation (a node's shapes or attributes do not
+# agree) it stays a RuntimeFailure, as an invalid argument (3) is.
+SG_ERR_FORMAT, SG_ERR_UNSUPPORTED, SG_ERR_INVALID, SG_ERR_MEMORY, SG_ERR_LIMIT = 1, 2, 3, 4, 5
+_ERRORS = {SG_ERR_UNSUPPORTED: RuntimeUnsupportedError, SG_ERR_MEMORY: OutOfMemoryError,
+           SG_ERR_LIMIT: ResourceLimitError}
+
+# What a feed may be: arrays and (nested) sequences of numbers. Strings, bytes and mappings
+# would otherwise become NaNs, raw float bits or a TypeError deep inside numpy.
+_NOT_FEEDS = (str, bytes, bytearray, memoryview, dict, set, frozenset)
+
+
+def _limit(value, name: str) -> float:
+    """A session limit as the ABI's double: None -> 0 (none); else a number > 0."""
+    if value is None:
+        return 0.0
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+        raise InputError(f"{name} must be a positive number (or None for no limit), got {value!r}")
+    return float(value)
 
 
 def _numel(shape) -> int:
@@ -44,16 +66,27 @@ def _flatten(value, out: list) -> list:
         v = stack.pop()
         if isinstance(v, (list, tuple)):
             stack.extend(reversed(v))
-        else:
+        elif isinstance(v, numbers.Real):
             out.append(float(v))
+        else:
+            raise TypeError(f"{type(v).__name__} {v!r} is not a number")
     return shape
 
 
 def _float_bytes(value, name: str, shape: list[int]) -> bytes:
     """Little-endian float32 bytes of one input, after checking its shape or size."""
     want = _numel(shape)
+    if isinstance(value, _NOT_FEEDS) or value is None:
+        raise InputError(f"input '{name}': pass floats (an ndarray, a list or array('f')), "
+                         f"not {type(value).__name__}")
     if np is not None and not isinstance(value, array):
-        arr = np.asarray(value, dtype=np.float32)
+        try:
+            arr = np.asarray(value)
+        except (TypeError, ValueError) as e:  # ragged lists
+            raise InputError(f"input '{name}': not an array of numbers ({e})") from None
+        if arr.dtype.kind not in "biuf":  # strings would parse, objects fail deep in numpy
+            raise InputError(f"input '{name}': expected numbers, got an array of {arr.dtype}")
+        arr = arr.astype(np.float32, copy=False)
         if list(arr.shape) != list(shape):
             raise InputError(f"input '{name}': expected shape {list(shape)}, got {list(arr.shape)}")
         return np.ascontiguousarray(arr, dtype="<f4").tobytes()
@@ -65,7 +98,10 @@ def _float_bytes(value, name: str, shape: list[int]) -> bytes:
         raise InputError(f"input '{name}': pass floats (array('f'), a list or an ndarray), not bytes")
     else:
         items: list = []
-        got = _flatten(value, items)
+        try:
+            got = _flatten(value, items)
+        except (TypeError, ValueError) as e:
+            raise InputError(f"input '{name}': not a sequence of numbers ({e})") from None
         flat = array("f", items)
         if len(got) > 1 and got != list(shape):
             raise InputError(f"input '{name}': expected shape {list(shape)}, got {got}")
@@ -81,7 +117,11 @@ def _float_bytes(value, name: str, shape: list[int]) -> bytes:
 class Session:
     """A model loaded into its own runtime instance. Not thread-safe; one per thread."""
 
-    def __init__(self, model, wasm=None):
+    def __init__(self, model, wasm=None, *, max_memory=None, max_macs=None):
+        """`model`: a path or the file's bytes. `max_memory` (bytes) and `max_macs` (dense
+        multiply-accumulates per run) refuse, with ResourceLimitError, a model that needs
+        more: for pages and services that run models they did not make."""
+        limits = (_limit(max_memory, "max_memory"), _limit(max_macs, "max_macs"))
         if isinstance(model, (bytes, bytearray, memoryview)):
             blob, self.source = bytes(model), None
         else:
@@ -97,21 +137,24 @@ class Session:
             raise ModelFormatError(self._where(f"{len(blob)} bytes is too large for a wasm32 runtime"))
         ptr = self._call("sg_alloc", len(blob))
         if not ptr:
-            raise RuntimeFailure(self._where(f"out of memory for a model of {len(blob)} bytes"))
+            raise OutOfMemoryError(self._where(f"out of memory for a model of {len(blob)} bytes"))
         self._blob_ptr = ptr
         self._wasm.write(ptr, blob)
         self._model = self._call("sg_model_load", ptr, len(blob))
         if not self._model:
-            raise ModelFormatError(self._where(self._last_error()))
+            raise self._error(ModelFormatError)
         meta_ptr = self._call("sg_model_metadata", self._model)
         meta_size = self._call("sg_model_metadata_size", self._model)
         try:
             self.metadata = json.loads(self._wasm.read(meta_ptr, meta_size).decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as e:
+        except (UnicodeDecodeError, ValueError, RecursionError) as e:  # nesting past the stack
             raise ModelFormatError(self._where(f"META section is not valid JSON: {e}")) from None
-        self._session = self._call("sg_session_create", self._model)
+        if any(limits):
+            self._session = self._call("sg_session_create_limited", self._model, *limits)
+        else:
+            self._session = self._call("sg_session_create", self._model)
         if not self._session:
-            raise RuntimeFailure(self._where(self._last_error()))
+            raise self._error(RuntimeFailure)
         self.inputs = [self._io(False, i) for i in range(self._call("sg_session_input_count", self._session))]
         self.outputs = [self._io(True, i) for i in range(self._call("sg_session_output_count", self._session))]
 
@@ -135,6 +178,11 @@ class Session:
 
     def _last_error(self) -> str:
         return self._cstr(self._call("sg_last_error")) or "unknown runtime error"
+
+    def _error(self, default: type) -> Exception:
+        """The typed error of the runtime's last failure (sg_last_error_code)."""
+        cls = _ERRORS.get(self._call("sg_last_error_code"), default)
+        return cls(self._where(self._last_error()))
 
     def _io(self, output: bool, i: int) -> dict:
         kind = "output" if output else "input"
@@ -170,7 +218,7 @@ class Session:
             if data:
                 self._wasm.write(ptr, data)
         if self._call("sg_session_run", self._session) != 0:
-            raise RuntimeFailure(self._where(self._last_error()))
+            raise self._error(RuntimeFailure)
         out = {}
         for i, info in enumerate(self.outputs):
             n = _numel(info["shape"])
@@ -188,6 +236,8 @@ class Session:
         """0 = dense (identical to an ungated run); 1 = every gated layer at its calibrated
         sparsity. Models without gates ignore it."""
         self._alive()
+        if isinstance(gate, bool) or not isinstance(gate, numbers.Real):
+            raise InputError(f"gate must be a number in [0, 1], got {gate!r}")
         gate = float(gate)
         if not 0.0 <= gate <= 1.0:
             raise InputError(f"gate must be in [0, 1], got {gate}")
@@ -214,7 +264,8 @@ class Session:
         return {"macs_dense": self._call("sg_session_macs_dense", s),
                 "macs_executed": self._call("sg_session_macs_executed", s),
                 "layers": layers,
-                "arena_bytes": self._call("sg_session_arena_bytes", s)}
+                "arena_bytes": self._call("sg_session_arena_bytes", s),
+                "memory_bytes": self._call("sg_session_memory_bytes", s)}
 
     def close(self) -> None:
         """Frees the session, the model and its bytes inside the runtime (idempotent)."""

@@ -109,6 +109,9 @@ bool prepare_Conv(OpCtx& ctx) {
   if (!conv_gate_prepare(ctx, &s->gate, (int)N, (int)C, (int)M, (int)group)) return false;
   if (s->gate.kind != GATE_NONE && group != 1 && !(group == C && M == C))
     return ctx.fail("a gated Conv needs group 1 or a depthwise conv (group = C = M), got group %lld", (long long)group);
+  // The per-channel tables below and the constant-plane record (N·C), counted before any is
+  // allocated: with an empty plane, N·C is not bounded by any tensor's size.
+  if (!ctx.reserve(4.0 * (2 * (double)M + 2 * (double)C) + 5.0 * N * C, "channel tables")) return false;
   s->zeros.assign(M, 0.0f);
   if (!s->b) s->b_or_zero = s->zeros.data();
   else s->b_or_zero = s->b;
@@ -166,7 +169,7 @@ bool prepare_Conv(OpCtx& ctx) {
     s->kidx.assign(C, 0);
     ctx.folds_fill_in = no_pads; // else a nonzero constant plane is convolved as it is
   }
-  if (!scratch_reserve(scratch)) return ctx.fail("out of memory for %zu floats of scratch", scratch);
+  if (!ctx.reserve_scratch((double)scratch)) return false;
   return true;
 }
 

@@ -51,6 +51,7 @@ bool conv_gate_prepare(OpCtx& ctx, ConvGate* g, int N, int C, int M, int group) 
         !gate_const_input(ctx, 4, 1, db, "gate_fc_b", &g->p4))
       return false;
   }
+  if (!ctx.reserve(4.0 * (2 * (double)C + 8 * (double)M) + 5.0 * N * M, "gate tables")) return false;
   g->mean_abs.assign(C, 0);
   g->mean.assign(C, 0);
   g->score.assign(M, 0);

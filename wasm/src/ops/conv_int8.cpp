@@ -70,6 +70,7 @@ bool prepare_ConvInt8(OpCtx& ctx) {
   s->N = (int)N, s->C = (int)C, s->M = (int)M, s->group = (int)group;
   s->K = (int)K, s->Kp = (int)(K + (K & 1));
   s->q = q, s->act = act;
+  if (!ctx.reserve((double)M * s->Kp * sizeof(int16_t), "widened W")) return false;
   s->w = (int16_t*)calloc((size_t)(M > 0 ? M : 1) * s->Kp, sizeof(int16_t));
   if (!s->w) return ctx.fail("out of memory widening W '%s'", W.name.c_str());
   for (int64_t m = 0; m < M; m++)
@@ -82,8 +83,7 @@ bool prepare_ConvInt8(OpCtx& ctx) {
   if (tile < 8) tile = 8;
   if (tile > ((HWo + 7) & ~(int64_t)7)) tile = (HWo + 7) & ~(int64_t)7;
   s->tile = (int)tile;
-  size_t scratch = ((size_t)tile * s->Kp + 1) / 2; // in floats
-  if (!scratch_reserve(scratch)) return ctx.fail("out of memory for %zu floats of scratch", scratch);
+  if (!ctx.reserve_scratch(((double)tile * s->Kp + 1) / 2)) return false; // in floats
   return true;
 }
 

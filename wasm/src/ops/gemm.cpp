@@ -86,6 +86,7 @@ bool prepare_Gemm(OpCtx& ctx) {
   const bool by_rows = bc && !ta && s->c_rows <= 1 && (s->c_rows == 0 || cc) &&
                        (M <= 2 || s->gate.kind != GATE_NONE);
   if (by_rows) {
+    if (!ctx.reserve(4.0 * ((double)N * K + N), "rows of B")) return false;
     s->w_rows.resize((size_t)N * K);
     s->bias.assign(N, 0.0f);
     for (int64_t n = 0; n < N; n++) {
@@ -95,6 +96,7 @@ bool prepare_Gemm(OpCtx& ctx) {
     return true;
   }
   if (bc) {
+    if (!ctx.reserve(4.0 * K * N, "packed B")) return false;
     s->packed_b = (float*)malloc((size_t)K * N * sizeof(float) + 1);
     if (!s->packed_b) return ctx.fail("out of memory packing B '%s'", B.name.c_str());
     for (int64_t k = 0; k < K; k++)
@@ -102,10 +104,10 @@ bool prepare_Gemm(OpCtx& ctx) {
         s->packed_b[k * N + n] = alpha * (tb ? bc[n * K + k] : bc[k * N + n]);
   }
   // Scratch: A' (transposed and/or scaled by alpha) and B' (transposed activation).
-  size_t need = 0;
-  if (ta || (alpha != 1.0f && !bc)) need += (size_t)M * K;
-  if (!bc && tb) need += (size_t)K * N;
-  if (!scratch_reserve(need)) return ctx.fail("out of memory for %zu floats of scratch", need);
+  double need = 0;
+  if (ta || (alpha != 1.0f && !bc)) need += (double)M * K;
+  if (!bc && tb) need += (double)K * N;
+  if (!ctx.reserve_scratch(need)) return false;
   return true;
 }
 

@@ -51,13 +51,13 @@ bool prepare_GemmInt8(OpCtx& ctx) {
   s->rows = A.shape.numel() / K;
   s->N = (int)N, s->K = (int)K, s->Kp = (int)((K + 7) & ~(int64_t)7);
   s->q = q, s->act = act;
+  if (!ctx.reserve((double)N * s->Kp * sizeof(int16_t), "widened W")) return false;
   s->w = (int16_t*)calloc((size_t)(N > 0 ? N : 1) * s->Kp, sizeof(int16_t));
   if (!s->w) return ctx.fail("out of memory widening W '%s'", W.name.c_str());
   for (int64_t n = 0; n < N; n++)
     for (int64_t k = 0; k < K; k++) s->w[n * s->Kp + k] = wq[n * K + k];
   ctx.macs = (double)s->rows * N * K;
-  size_t scratch = (size_t)s->Kp / 2; // one quantized row of A, in floats
-  if (!scratch_reserve(scratch)) return ctx.fail("out of memory for %zu floats of scratch", scratch);
+  if (!ctx.reserve_scratch((double)(s->Kp / 2))) return false; // one quantized row of A, in floats
   return true;
 }
 

@@ -1,5 +1,8 @@
 #include "op.h"
 #include "../common.h"
+#include "sparsegate.h"
+#include "../kernels/parallel.h"
+#include "../kernels/scratch.h"
 
 namespace sg {
 
@@ -17,6 +20,34 @@ bool OpCtx::fail(const char* fmt, ...) {
   va_end(ap);
   if (error) *error = node->op + " node '" + node->name + "': " + msg;
   return false;
+}
+
+bool OpCtx::reserve(double bytes, const char* what) {
+  if (!budget) return true;
+  double total = budget->used + bytes;
+  if (budget->limit > 0 && budget->base + total > budget->limit) {
+    if (error_code) *error_code = SG_ERR_LIMIT;
+    return fail("%s needs %.0f bytes, which exceeds the session's memory limit of %.0f bytes "
+                "(%.0f already planned)", what, bytes, budget->limit, budget->base + budget->used);
+  }
+  if (!(total <= budget->cap)) {
+    if (error_code) *error_code = SG_ERR_MEMORY;
+    return fail("%s needs %.0f bytes, past the runtime's limit of %.0f MiB for per-node state",
+                what, bytes, budget->cap / (1 << 20));
+  }
+  budget->used = total;
+  return true;
+}
+
+bool OpCtx::reserve_scratch(double floats) {
+  double extra = budget && floats > budget->scratch_floats ? floats - budget->scratch_floats : 0;
+  if (!reserve(extra * 4 * max_threads(), "scratch")) return false;
+  if (budget && floats > budget->scratch_floats) budget->scratch_floats = floats;
+  if (!scratch_reserve((size_t)floats)) {
+    if (error_code) *error_code = SG_ERR_MEMORY;
+    return fail("out of memory for %.0f floats of scratch", floats);
+  }
+  return true;
 }
 
 void OpCtx::set_state(NodeState* s) {

@@ -12,6 +12,14 @@ namespace sg {
 
 struct ChannelFill; // ops/conv_gate.h: constant planes a gated node wrote this run
 
+// Bytes a session may allocate for per-node state and scratch. `cap` is the runtime's own
+// ceiling (a memory error past it), `limit` the host's (sg_session_create_limited; 0 = none),
+// counted together with the activation memory `base` planned before any node is prepared.
+struct MemoryBudget {
+  double used = 0, base = 0, cap = 0, limit = 0;
+  double scratch_floats = 0; // the largest scratch reservation so far (counted in `used`)
+};
+
 struct NodeState {               // per-node, per-session state owned by the session
   virtual ~NodeState() {}
 };
@@ -41,7 +49,11 @@ struct OpCtx {
   bool passes_fill_in = false;
 
   std::string* error = nullptr;
+  int* error_code = nullptr;     // SG_ERR_* of the failure; fail() leaves SG_ERR_FORMAT
   std::vector<NodeState*>* owned_states = nullptr;
+  // Memory budget of the session (session.cpp): prepare calls reserve() with the bytes it is
+  // about to allocate for this node (tables, packed weights, scratch) *before* allocating.
+  MemoryBudget* budget = nullptr;
 
   const Tensor& input(int i) const { return model->tensors[node->inputs[i]]; }
   const Tensor& output(int i) const { return model->tensors[node->outputs[i]]; }
@@ -52,6 +64,12 @@ struct OpCtx {
   const float* constant_f32(int i) const;
 
   bool fail(const char* fmt, ...) __attribute__((format(printf, 2, 3))); // sets "<op> node '<name>': <message>", returns false
+  // Counts `bytes` (a double: products of untrusted dims never overflow) against the session's
+  // budget; false with SG_ERR_MEMORY (the runtime's cap) or SG_ERR_LIMIT (the host's limit).
+  bool reserve(double bytes, const char* what);
+  // The shared scratch buffers (kernels/scratch.h): counted once at the largest reservation,
+  // then reserved. Every op reserves scratch through this.
+  bool reserve_scratch(double floats);
   void set_state(NodeState* s);
 
   // Validation helpers for prepare; each fails with a message naming the node and returns
@@ -75,6 +93,7 @@ struct OpDef {
   const char* name;
   bool (*prepare)(OpCtx& ctx);
   void (*run)(OpCtx& ctx);
+  uint32_t optional_inputs; // bit i: input i may be absent (-1); registry.h
 };
 
 const OpDef* op_find(const std::string& name); // nullptr when unknown

@@ -55,6 +55,9 @@ bool prepare_Pad(OpCtx& ctx) {
     stride *= x.shape.dims[a];
   }
   if (st->numel == 0) return true;
+  double map_bytes = 0; // one int32 per output index of every axis
+  for (int a = 0; a < r; a++) map_bytes += 4.0 * (double)want.dims[a];
+  if (!ctx.reserve(map_bytes, "index maps")) return false;
   for (int a = 0; a < r; a++) {
     int64_t b = pads[a], e = pads[a + r], dim = x.shape.dims[a];
     int64_t lo = b < 0 ? -b : 0, hi = dim - (e < 0 ? -e : 0), kept = hi - lo, pb = b > 0 ? b : 0;

@@ -3,12 +3,12 @@
 
 namespace sg {
 
-#define SG_DECLARE(N) bool prepare_##N(OpCtx&); void run_##N(OpCtx&);
+#define SG_DECLARE(N, OPT) bool prepare_##N(OpCtx&); void run_##N(OpCtx&);
 SG_OPS(SG_DECLARE)
 #undef SG_DECLARE
 
 static const OpDef kOps[] = {
-#define SG_ENTRY(N) {#N, prepare_##N, run_##N},
+#define SG_ENTRY(N, OPT) {#N, prepare_##N, run_##N, OPT},
     SG_OPS(SG_ENTRY)
 #undef SG_ENTRY
 };

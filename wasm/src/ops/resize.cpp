@@ -100,7 +100,17 @@ bool prepare_Resize(OpCtx& ctx) {
     if (X.shape.dims[a] == 0 && Y.shape.dims[a] > 0)
       return ctx.fail("axis %d: cannot resize an empty input '%s' %s to %s", a, X.name.c_str(),
                       X.shape.str().c_str(), Y.shape.str().c_str());
+    // ONNX gives floor(in · scale) (sizes: the size itself, whose float32 scale may round
+    // either way): within one of in · scale, or the tables describe another resize.
+    double want = (double)X.shape.dims[a] * (double)scales[a];
+    if (fabs((double)Y.shape.dims[a] - want) > 1.0 + 1e-6 * want)
+      return ctx.fail("axis %d: output '%s' %s does not match input '%s' %s at scale %g", a,
+                      Y.name.c_str(), Y.shape.str().c_str(), X.name.c_str(), X.shape.str().c_str(),
+                      (double)scales[a]);
   }
+  double table_bytes = 0; // per axis and output index: an index, and for linear another and a weight
+  for (int a = 0; a < rank; a++) table_bytes += (m == 1 ? 12.0 : 4.0) * (double)Y.shape.dims[a];
+  if (!ctx.reserve(table_bytes, "index tables")) return false;
 
   ResizeState* s = new ResizeState();
   ctx.set_state(s);

@@ -89,6 +89,7 @@ static bool prepare_bsr(OpCtx& ctx, int64_t rows, int64_t K, Bsr* w) {
   const char* ci_name = ctx.input(2).name.c_str();
   w->bh = bh, w->bw = bw, w->nnzb = (int)nnzb;
   w->values = (const float*)V.data;
+  if (!ctx.reserve(((double)nrb + 1 + nnzb) * sizeof(int), "block indices")) return false;
   w->row_ptr.resize(nrb + 1);
   w->col0.resize(nnzb);
   int64_t prev = 0;
@@ -124,6 +125,7 @@ static bool prepare_bsr(OpCtx& ctx, int64_t rows, int64_t K, Bsr* w) {
     }
   }
   if (any_edge) { // re-anchor edge blocks: weights shifted right, zeros in front
+    if (!ctx.reserve((double)nnzb * bh * bw * sizeof(float), "shifted blocks")) return false;
     w->shifted.assign(w->values, w->values + nnzb * bh * bw);
     for (int64_t b = 0; b < nnzb; b++) {
       int64_t c;
@@ -206,9 +208,10 @@ bool prepare_SparseConv(OpCtx& ctx) {
     s->tile = (int)tile;
     scratch = (size_t)(K * ((tile + 7) & ~(int64_t)7));
   }
+  if (!ctx.reserve((double)s->w.nnzb * sizeof(int), "block offsets")) return false;
   s->x_off.resize(s->w.nnzb);
   for (int b = 0; b < s->w.nnzb; b++) s->x_off[b] = (int)(s->w.col0[b] * ldx);
-  if (!scratch_reserve(scratch)) return ctx.fail("out of memory for %zu floats of scratch", scratch);
+  if (!ctx.reserve_scratch((double)scratch)) return false;
   ctx.macs = (double)N * M * Ho * Wo * K;
   return true;
 }
