@@ -5,7 +5,7 @@
 //
 // The input is a seeded uniform [0, 1) pattern, the same on every run. Prints one JSON line.
 import { readFileSync } from "node:fs";
-import { Session } from "../web/src/index.js";
+import { Session } from "../web/src/node.js";
 
 const [mode, path, gatesJson, rounds, warmup] = process.argv.slice(2);
 const gates = JSON.parse(gatesJson);

@@ -12,7 +12,7 @@ import { cpus } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
-import { Session } from "../web/src/index.js";
+import { Session } from "../web/src/node.js";
 import { rng } from "./bench_core.mjs";
 
 const WEB = fileURLToPath(new URL("../web/", import.meta.url));

@@ -23,7 +23,7 @@ async function main(argv) {
   if (argv[0] === "--cold") {
     const [, kind, model, dims, threads] = argv;
     const importRuntime = kind === "sparsegate"
-      ? () => import("../web/src/index.js")
+      ? () => import("../web/src/node.js")
       : async () => ({ ort: await importOrt() });
     const r = await coldStart(kind, { t0, importRuntime, fetchBytes, model, dims: JSON.parse(dims),
                                       threads: Number(threads) });
@@ -31,7 +31,7 @@ async function main(argv) {
     return;
   }
   const config = JSON.parse(readFileSync(argv[0], "utf8"));
-  const { Session } = await import("../web/src/index.js");
+  const { Session } = await import("../web/src/node.js");
   let ort = null;
   if ((config.models ?? []).some((m) => m.onnx) || (config.batches ?? []).some((b) => b.onnx)) {
     ort = await importOrt();

@@ -25,8 +25,9 @@ sys.exit(not sparsegate.__file__.startswith('$PWD/'))" 2>/dev/null; then
   python3 -m pip install -q --disable-pip-version-check -e ".[test]" "torch==2.13.0"
 fi
 
-# npm: Pyodide for the Pyodide host test, onnxruntime-web for the benchmarks (pinned, locked).
-for dir in tests/pyodide web; do
+# npm: Pyodide for the Pyodide host test, esbuild and Vite for the bundler tests, onnxruntime-web
+# for the benchmarks (pinned, locked).
+for dir in tests/pyodide tests/web_apps web; do
   if [ ! -d "$dir/node_modules" ]; then
     echo "setup: npm packages in $dir"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)

@@ -43,7 +43,7 @@ def test_info_and_stats_in_chromium(browser):
     sgm, inputs, _ = _fixture("tiny_cnn")
     info = browser.info(sgm)
     assert info["backend"] == "wasm"
-    assert info["inputs"] == [{"name": "x", "dims": [1, 3, 8, 8]}]
+    assert info["inputs"] == [{"name": "x", "dims": [1, 3, 8, 8], "type": "float32"}]
     assert [o["name"] for o in info["outputs"]] == ["logits", "probs"]
     assert info["metadata"]["labels"] == ["ant", "bee", "cat", "dog", "eel"]
     browser.run(sgm, inputs)

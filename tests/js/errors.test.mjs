@@ -1,7 +1,7 @@
 // Bad files and bad feeds: every failure is a SparsegateError with a message, never a trap.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Session, SparsegateError } from "../../web/src/index.js";
+import { Session, SparsegateError } from "../../web/src/node.js";
 import { expected, fixCrcs, fixtureBytes, fixturePath, rng, sections } from "./helpers.mjs";
 
 const CNN = expected("tiny_cnn");

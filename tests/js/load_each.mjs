@@ -7,7 +7,7 @@
 // Usage: node tests/js/load_each.mjs DIR
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Session, SparsegateError } from "../../web/src/index.js";
+import { Session, SparsegateError } from "../../web/src/node.js";
 
 const clean = (e) => e instanceof SparsegateError && e.code !== "trap";
 const describe = (e) => `${e?.name ?? typeof e}: ${e?.code ?? ""}: ${e?.message ?? e}`;

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { Session, SparsegateError, runtimeVersion } from "../../web/src/index.js";
+import { Session, SparsegateError, runtimeVersion } from "../../web/src/node.js";
 import { assertClose, expected, fixtureBytes, fixturePath, FIXTURES, WASM } from "./helpers.mjs";
 
 const CNN = expected("tiny_cnn");
@@ -14,8 +14,8 @@ test("tiny_cnn: names, dims, metadata", async () => {
   assert.equal(s.backend, "wasm");
   assert.deepEqual(s.inputNames, ["x"]);
   assert.deepEqual(s.outputNames, ["logits", "probs"]);
-  assert.deepEqual(s.inputs, [{ name: "x", dims: [1, 3, 8, 8] }]);
-  assert.deepEqual(s.outputs, [{ name: "logits", dims: [1, 5] }, { name: "probs", dims: [1, 5] }]);
+  assert.deepEqual(s.inputs, [{ name: "x", dims: [1, 3, 8, 8], type: "float32" }]);
+  assert.deepEqual(s.outputs, [{ name: "logits", dims: [1, 5], type: "float32" }, { name: "probs", dims: [1, 5], type: "float32" }]);
   assert.equal(s.metadata.task, "classification");
   assert.deepEqual(s.metadata.labels, ["ant", "bee", "cat", "dog", "eel"]);
   assert.deepEqual(s.metadata.inputs[0], { name: "x", shape: [1, 3, 8, 8], dtype: "float32" });

@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { Session, SparsegateError } from "../../web/src/index.js";
+import { Session, SparsegateError } from "../../web/src/node.js";
 import { expected, fixturePath } from "./helpers.mjs";
 
 const MT = fileURLToPath(new URL("../../web/src/sparsegate-mt.mjs", import.meta.url));

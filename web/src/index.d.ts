@@ -3,7 +3,7 @@
 export type Source = string | URL | ArrayBuffer | ArrayBufferView | Response | Blob;
 
 export type ErrorCode =
-  | "format" | "unsupported" | "invalid" | "memory"   // reported by the runtime
+  | "format" | "unsupported" | "invalid" | "memory" | "limit" // reported by the runtime
   | "input" | "io" | "trap" | "released" | "backend"; // reported by this package
 
 export class SparsegateError extends Error {
@@ -13,17 +13,44 @@ export class SparsegateError extends Error {
 }
 
 export interface SessionOptions {
-  /** "auto" picks the best available backend; this build has only "wasm". */
+  /** "auto" picks the first available backend that takes the model; this build has "wasm". */
   backend?: "auto" | "wasm";
-  /** sparsegate.wasm: URL, path, bytes or a compiled module (default: next to index.js). */
+  /** onnxruntime-web style: the backends to try, in order ("cpu" means "wasm"). */
+  executionProviders?: (string | { name: string })[];
+  /** sparsegate.wasm: URL, path, bytes or a compiled module (default: see env.wasm.wasmPaths). */
   wasm?: Source | WebAssembly.Module;
-  /** "auto" (default): in a crossOriginIsolated page all hardware threads up to 4, else 1;
-   * 1 in Node. A number > 1 uses the pthreads build; in a page that is not crossOriginIsolated
-   * it warns on the console and runs on 1 thread (see `backendInfo.reason`). */
+  /** Default env.wasm.numThreads ("auto"): in a crossOriginIsolated page all hardware threads
+   * up to 4, else 1; 1 in Node. A number > 1 uses the pthreads build; in a page that is not
+   * crossOriginIsolated it warns once and runs on 1 thread (see `backendInfo.reason`). */
   threads?: "auto" | number;
-  /** sparsegate-mt.mjs (its .wasm and .worker.js beside it); default: next to index.js. */
+  /** sparsegate-mt.mjs (its .wasm and .worker.js beside it). */
   wasmThreads?: string | URL;
+  /** Run the session in a module Web Worker behind the same API (browsers). */
+  worker?: boolean;
+  /** Keep the model in the Cache API, keyed by its URL and `cacheKey`. */
+  cache?: boolean;
+  cacheKey?: string;
+  /** Refuse at creation a model needing more memory (bytes) / dense MACs per run (0: none). */
+  maxMemory?: number;
+  maxMacs?: number;
 }
+
+export type DType = "float32" | "float16" | "int64" | "int32" | "int8" | "uint8" | "bool";
+export type TypedData = Float32Array | Uint16Array | BigInt64Array | Int32Array | Int8Array | Uint8Array;
+
+export const env: {
+  wasm: {
+    /** A folder URL, or a map from runtime file name to URL. */
+    wasmPaths?: string | URL | Record<string, string | URL>;
+    numThreads: "auto" | number;
+  };
+};
+
+/** The runtime files a deployment must serve. */
+export const RUNTIME_FILES: readonly string[];
+
+/** Deletes every cached model, or the one at `model`. */
+export function clearModelCache(model?: string | URL, options?: { cacheKey?: string }): Promise<void>;
 
 /** What Session.create picked, and why. */
 export interface BackendInfo {
@@ -35,23 +62,29 @@ export interface BackendInfo {
   readonly hardwareConcurrency: number;
   readonly simd: boolean;
   readonly reason: string;
+  /** True in worker mode. */
+  readonly worker?: boolean;
 }
 
 export interface TensorInfo {
   readonly name: string;
   readonly dims: readonly number[];
+  readonly type: DType;
 }
 
-export interface Tensor {
-  data: Float32Array;
-  dims: number[];
+export class Tensor {
+  /** new Tensor("float32", data, dims) or new Tensor(data, dims). */
+  constructor(type: DType, data: TypedData | number[], dims?: readonly number[]);
+  constructor(data: TypedData | number[], dims?: readonly number[]);
+  readonly type: DType;
+  readonly data: TypedData;
+  readonly dims: readonly number[];
+  readonly size: number;
+  dispose(): void;
 }
 
-export interface Feed {
-  data: Float32Array | ArrayLike<number>;
-  /** Checked against the model's input dims when given. */
-  dims?: readonly number[];
-}
+/** A Tensor (ours or onnxruntime-web's), {data, dims} or a typed array of the input's dtype. */
+export type Feed = Tensor | { type?: DType | string; data: TypedData | number[]; dims?: readonly number[] } | TypedData;
 
 export interface LayerStats {
   name: string;
@@ -85,7 +118,7 @@ export class Session {
   /** Loads a model and plans a session; throws SparsegateError for a bad file. */
   static create(model: Source, options?: SessionOptions): Promise<Session>;
   private constructor();
-  readonly backend: "wasm";
+  readonly backend: string;
   /** Threads this session runs on (1 with sparsegate.wasm). */
   readonly threads: number;
   readonly backendInfo: BackendInfo;
@@ -100,6 +133,8 @@ export class Session {
   run(feeds: Record<string, Feed>): Promise<Record<string, Tensor>>;
   /** 0 = dense (bit-identical to ungated); 1 = every gated layer at its calibrated sparsity. */
   setGate(gate: number): void;
+  /** Profiling: runs nodes [first, last) on what memory holds (not in worker mode). */
+  runRange(first: number, last: number): void;
   /** MACs of the last run, dense versus executed. */
   stats(): Stats;
   /** Frees the session; a second call does nothing, any other call afterwards throws. */

@@ -1,0 +1,2 @@
+// Vite's defaults: the package must work without configuration.
+export default {};
