@@ -86,6 +86,9 @@ def _float_bytes(value, name: str, shape: list[int]) -> bytes:
             raise InputError(f"input '{name}': not an array of numbers ({e})") from None
         if arr.dtype.kind not in "biuf":  # strings would parse, objects fail deep in numpy
             raise InputError(f"input '{name}': expected numbers, got an array of {arr.dtype}")
+        if isinstance(value, np.ndarray) and arr.dtype.kind != "f":  # never a silent cast of ints/bools
+            raise InputError(f"input '{name}': expected dtype float32, got {arr.dtype}; "
+                             f"convert with .astype(np.float32) if the values are meant as floats")
         arr = arr.astype(np.float32, copy=False)
         if list(arr.shape) != list(shape):
             raise InputError(f"input '{name}': expected shape {list(shape)}, got {list(arr.shape)}")

@@ -3,7 +3,7 @@
 // ([{name, dims, type}]), metadataText, info, run(arrays), setGate, stats, runRange, release.
 // Adding one (WebGPU) is one more folder and one registerBackend call in index.js.
 
-import { SparsegateError } from "../errors.js";
+import { SparsegateError, warnOnce } from "../errors.js";
 
 const backends = new Map(); // name -> backend, in order of preference for "auto"
 
@@ -29,5 +29,7 @@ export function pickBackends(options) {
     throw new SparsegateError(`backend ${wanted.map((n) => `"${n}"`).join(", ")} is not available `
       + `(this build has: ${names.map((n) => `"${n}"`).join(", ")})`, "backend");
   }
+  const missing = wanted.filter((n) => !backends.has(n));
+  if (missing.length) warnOnce(`backend ${missing.join(", ")} is not available in this build: using ${found.join(", ")}`);
   return found.map((n) => backends.get(n));
 }
