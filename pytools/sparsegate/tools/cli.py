@@ -19,7 +19,7 @@ from ..vision import detect, images
 from . import bench, train_cli
 from .extras import need
 from .report import report
-from .serve import ROOT, Server
+from .serve import APP_PATHS, ROOT, Server
 from .sources import load_graph, parse_shapes, resolve_source
 
 
@@ -145,10 +145,14 @@ def cmd_demo(args) -> int:
 
 def cmd_serve(args) -> int:
     """Serves the checkout: the example pages, the JS package, zoo models and sample photos."""
-    if not (ROOT / "examples").is_dir():
-        raise SparsegateError(f"{ROOT} is not a sparsegate checkout: `serve` serves its examples/ and web/")
-    server = Server(port=args.port, verbose=True)
-    print(f"serving {ROOT} at {server.url}/  — detection example: {server.url}/examples/detection/")
+    missing = [p for p in ("examples/detection/index.html", "web/src/index.js", "web/src/sparsegate.wasm")
+               if not (ROOT / p).is_file()]
+    if missing:
+        raise SparsegateError(f"sparsegate serve serves the example pages of a repository checkout; {ROOT} lacks "
+                              f"{', '.join(missing)} (clone the repository and run `make wasm` there)")
+    server = Server(port=args.port, verbose=True, allow=APP_PATHS)
+    print(f"serving {', '.join(APP_PATHS)} of {ROOT} at {server.url}/  — detection example: "
+          f"{server.url}/examples/detection/")
     try:
         server.thread.join()
     except KeyboardInterrupt:
