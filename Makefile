@@ -67,3 +67,45 @@ dist: wasm wasm-mt
 clean:
 	rm -rf build pytools/sparsegate/runtime/sparsegate.wasm web/src/sparsegate.wasm \
 	  $(addprefix web/src/,$(MT_OUT) sparsegate-mt.worker.cjs)
+
+# Native runtime under AddressSanitizer + UndefinedBehaviorSanitizer (Debian clang, fuzz/README.md).
+# `make sanitize`: every fixture, regression input, seed (one-node model of each op) and cached
+# real model through the harness; `make fuzz`: a bounded libFuzzer run (FUZZ_SECONDS).
+NATIVE_CXX ?= clang++
+NATIVE := build/native
+NATIVE_FLAGS := -std=c++17 -fno-exceptions -fno-rtti -g -O1 -fno-omit-frame-pointer \
+  -fsanitize=address,undefined -fno-sanitize-recover=all -Ifuzz/include -Iwasm/include -Iwasm/src
+NATIVE_RUNTIME := $(patsubst wasm/src/%.cpp,$(NATIVE)/obj/%.o,$(WASM_SRC))
+FUZZ_SECONDS ?= 120
+FUZZ_FLAGS ?=
+
+.PHONY: sanitize fuzz
+
+$(NATIVE)/obj/%.o: wasm/src/%.cpp $(WASM_HDR) fuzz/include/wasm_simd128.h
+	@mkdir -p $(dir $@)
+	$(NATIVE_CXX) $(NATIVE_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(NATIVE)/obj/fuzz/%.o: fuzz/%.cpp $(wildcard fuzz/*.h) $(WASM_HDR)
+	@mkdir -p $(dir $@)
+	$(NATIVE_CXX) $(NATIVE_FLAGS) -c -o $@ $<
+
+$(NATIVE)/sanitize: $(NATIVE)/obj/fuzz/sanitize_main.o $(NATIVE)/obj/fuzz/harness.o $(NATIVE_RUNTIME)
+	$(NATIVE_CXX) $(NATIVE_FLAGS) -o $@ $^
+
+$(NATIVE)/fuzz: $(addprefix $(NATIVE)/obj/fuzz/,fuzz_target.o harness.o mutate.o sgm.o) $(NATIVE_RUNTIME)
+	$(NATIVE_CXX) $(NATIVE_FLAGS) -fsanitize=fuzzer -o $@ $^
+
+$(NATIVE)/seeds/.done: fuzz/make_seeds.py tests/test_ops.py $(wildcard tests/fixtures/*.sgm)
+	python3 fuzz/make_seeds.py $(NATIVE)/seeds $(NATIVE)/models
+	@touch $@
+
+sanitize: $(NATIVE)/sanitize $(NATIVE)/seeds/.done
+	$(NATIVE)/sanitize fuzz/regressions $(NATIVE)/seeds --name-refusals $(NATIVE)/models
+
+# New inputs go to $(NATIVE)/corpus; a crash, leak or timeout is written to $(NATIVE)/crashes/
+# and fails the run (fuzz/README.md: it then becomes a file in fuzz/regressions).
+fuzz: $(NATIVE)/fuzz $(NATIVE)/seeds/.done
+	@mkdir -p $(NATIVE)/corpus $(NATIVE)/crashes
+	$(NATIVE)/fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -max_len=1048576 \
+	  -print_final_stats=1 -artifact_prefix=$(NATIVE)/crashes/ $(FUZZ_FLAGS) \
+	  $(NATIVE)/corpus $(NATIVE)/seeds fuzz/regressions

@@ -8,6 +8,7 @@ need_apt=()
 command -v emcc >/dev/null || need_apt+=(emscripten)
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v node >/dev/null || need_apt+=(nodejs)
+{ command -v clang++ && ls "$(clang++ -print-resource-dir)"/lib/linux/libclang_rt.fuzzer-*.a && [ -e /usr/include/simde/wasm/simd128.h ]; } >/dev/null 2>&1 || need_apt+=(clang libclang-rt-dev libsimde-dev)  # make sanitize, make fuzz
 [ -e /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] || need_apt+=(dataset-fashion-mnist)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_apt[*]}"

@@ -118,6 +118,8 @@ void f32_gemm_4x8_simd128(int nrows, const int* rows, int N, int K,
                           const float* A, int lda, const float* B, int ldb, int b_panel,
                           float* C, int ldc, const float* bias, bool accumulate, const Act& act) {
   if (nrows <= 0 || N <= 0) return;
+  static const float kNoB[8] = {};
+  if (K <= 0) B = kNoB, ldb = b_panel = 0;  // an empty reduction: no B (maybe null) to offset
   // ~128 KiB of B per column block (a multiple of 8 columns, at least 8).
   int nc = K > 0 ? (32768 / K) & ~7 : N;
   if (nc < 8) nc = 8;
