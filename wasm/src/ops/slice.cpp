@@ -41,10 +41,12 @@ bool prepare_Slice(OpCtx& ctx) {
       if (last < 0 || last >= dim)
         return ctx.fail("axis %d: start %lld, step %lld, %lld elements read out of range of input '%s' %s", a,
                         (long long)s, (long long)step, (long long)n, x.name.c_str(), x.shape.str().c_str());
+      // Only checked starts and steps form offsets: an empty output's are never read, and
+      // multiplying them could overflow.
+      st->in_stride[a] = step * stride;
+      st->base += s * stride;
     }
     st->out_dims[a] = n;
-    st->in_stride[a] = step * stride;
-    st->base += s * stride;
     stride *= dim;
   }
   return true;
