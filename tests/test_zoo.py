@@ -1,6 +1,7 @@
 """Model zoo: pinned downloads into the cache, metadata, the committed Fashion-MNIST CNN."""
 import hashlib
 import json
+import importlib.util
 import subprocess
 import sys
 import zipfile
@@ -102,6 +103,15 @@ def test_exporting_without_torch_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # makes `import torch` fail
     with pytest.raises(SparsegateError, match=r"pip install torch==2\.13\.0"):
         mobilenetv2.build_model()
+
+
+def test_mobilenetv2_without_torch_fails_before_downloading(monkeypatch, tmp_path):
+    monkeypatch.setenv("SPARSEGATE_CACHE", str(tmp_path))
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "torch" else real(n, *a))
+    monkeypatch.setattr(zoo._cache, "fetch_file", lambda *a, **k: pytest.fail("downloaded without torch"))
+    with pytest.raises(SparsegateError, match=r"pip install 'sparsegate\[demo\]'"):
+        zoo.fetch("mobilenetv2")
 
 
 # ---- metadata (no downloads) ----

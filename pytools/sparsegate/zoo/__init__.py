@@ -15,6 +15,7 @@ Files are cached under `$SPARSEGATE_CACHE`, `$XDG_CACHE_HOME/sparsegate` or
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import pathlib
@@ -94,8 +95,11 @@ def _fetch_mobilenetv2(folder: pathlib.Path) -> pathlib.Path:
     if onnx_path.is_file() and sidecar.is_file() and \
             sidecar.read_text().strip() == _cache.sha256_file(onnx_path):
         return onnx_path
+    if importlib.util.find_spec("torch") is None:  # before the 13 MB download, not after it
+        raise ZooError("the mobilenetv2 model is exported from its weights with torch: "
+                              "pip install 'sparsegate[demo]' (or [train])")
     weights = _cache.fetch_file(_MOBILENETV2_PTH, folder / "mobilenet_v2-b0353104.pth")
-    from . import mobilenetv2  # torch (the [train] extra): a clear error if it is missing
+    from . import mobilenetv2  # torch: checked above
     _cache.progress("exporting MobileNetV2 to ONNX with torch ...")
     fd, tmp = tempfile.mkstemp(dir=folder, prefix="mobilenetv2.", suffix=".onnx.part")
     os.close(fd)
