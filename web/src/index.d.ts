@@ -144,4 +144,6 @@ export class Session {
 /** The runtime's version without loading a model. */
 export function runtimeVersion(options?: Pick<SessionOptions, "wasm">): Promise<string>;
 
+export { imageToTensor, Transform, decodeDetections, topK } from "./vision/index.js";
+
 export default Session;

@@ -16,4 +16,6 @@ export { Tensor } from "./tensor.js";
 export { runtimeVersion } from "./backends/wasm/index.js";
 export { clearModelCache } from "./cache.js";
 export { RUNTIME_FILES } from "./files.js";
+export { imageToTensor, Transform } from "./vision/images.js";
+export { decodeDetections, topK } from "./vision/detect.js";
 export default Session;
