@@ -56,20 +56,17 @@ class BrowserRunner:
     """One Chromium page with the harness loaded. Not thread-safe (Playwright's sync API)."""
 
     def __init__(self, server: RepoServer, extra_args: list[str] | None = None):
-        from playwright.sync_api import sync_playwright
         self.server = server
         self.console: list[str] = []
-        self._pw = sync_playwright().start()
+        self.browser = launch_chromium(extra_args)
         try:
-            self.browser = self._pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                                    args=CHROMIUM_ARGS + (extra_args or []))
             self.page = self.browser.new_page()
             self.page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
             self.page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
             self.page.goto(server.url + HARNESS)
             self.page.wait_for_function("window.sgReady === true", timeout=30_000)
         except BaseException:
-            self._pw.stop()
+            self.browser.close()
             raise
 
     def _call(self, method: str, *args):
@@ -106,10 +103,7 @@ class BrowserRunner:
         self._call("release", self.model_url(sgm_bytes))
 
     def close(self):
-        try:
-            self.browser.close()
-        finally:
-            self._pw.stop()
+        self.browser.close()
 
 
 def browser_available() -> str | None:
@@ -126,6 +120,16 @@ def browser_available() -> str | None:
 
 
 _shared: dict = {}
+
+
+def launch_chromium(extra_args: list[str] | None = None):
+    """A new headless Chromium from the process's one Playwright: its sync API refuses to start
+    a second Playwright while one is running, and the shared runner keeps one for the session."""
+    if "playwright" not in _shared:
+        from playwright.sync_api import sync_playwright
+        _shared["playwright"] = sync_playwright().start()
+    return _shared["playwright"].chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                 args=CHROMIUM_ARGS + (extra_args or []))
 
 
 def shared_runner() -> BrowserRunner:
@@ -150,6 +154,9 @@ def close_shared() -> None:
         runner.close()
     if server:
         server.close()
+    playwright = _shared.pop("playwright", None)
+    if playwright:
+        playwright.stop()
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from browser_util import CHROMIUM, CHROMIUM_ARGS
+from browser_util import launch_chromium
 from sparsegate.runtime import Session
 from sparsegate.vision import images
 
@@ -144,12 +144,9 @@ class StaticServer:
 
 @pytest.fixture(scope="module")
 def chromium():
-    from playwright.sync_api import sync_playwright
-    pw = sync_playwright().start()
-    browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    browser = launch_chromium()
     yield browser
     browser.close()
-    pw.stop()
 
 
 def _open(chromium, dist: Path, isolated: bool):
