@@ -65,3 +65,34 @@ def test_output_named_proto_is_an_output_in_js(tmp_path):
     got = json.loads(subprocess.run(["node", "--input-type=module", "-e", script], capture_output=True,
                                     text=True, check=True).stdout)
     assert got == {"keys": ["__proto__", "constructor"], "proto": [0, 2, 0, 4], "isPlain": True}
+
+
+def test_a_batch_the_converter_fixed_is_named_in_both_hosts(tmp_path):
+    """A dynamic batch dim becomes 1 at conversion; feeding another batch says so and how to
+    reconvert, from Python and from JS (both read `fixed_dims` in the model's metadata)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    import sparsegate
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])])
+    src = tmp_path / "dynamic.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), src)
+    path = tmp_path / "dynamic.sgm"
+    sparsegate.convert(src, path)
+    sess = Session(str(path))
+    assert sess.metadata["fixed_dims"] == {"x": {"0": "N"}}
+    with pytest.raises(InputError, match=r"expected shape \[1, 4\], got \[2, 4\]; dim 0 \(\"N\"\) "
+                                         r"was dynamic in the ONNX model and fixed to 1"):
+        sess.run({"x": np.zeros((2, 4), np.float32)})
+    script = f"""
+      import {{ Session }} from "{ROOT}/web/src/node.js";
+      const s = await Session.create({json.dumps(str(path))});
+      try {{ await s.run({{ x: {{ data: new Float32Array(8), dims: [2, 4] }} }}); }}
+      catch (e) {{ console.log(e.message); }}
+    """
+    message = subprocess.run(["node", "--input-type=module", "-e", script], capture_output=True,
+                             text=True, check=True).stdout
+    assert 'got [2, 4]; dim 0 ("N") was dynamic in the ONNX model and fixed to 1' in message, message
+    assert "input_shapes=" in message

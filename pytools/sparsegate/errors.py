@@ -6,7 +6,10 @@ class SparsegateError(Exception):
 
 
 class ModelFormatError(SparsegateError, ValueError):
-    """An `.sgm` file is malformed, truncated or corrupt."""
+    """A model is malformed, truncated or corrupt: an `.sgm` file read, a graph that would
+    break the `.sgm` rules if written, or an ONNX model given to `convert` (not a protobuf,
+    missing external data, a graph that is not valid ONNX: cycles, undefined or twice-defined
+    tensors)."""
 
 
 class UnsupportedError(SparsegateError):

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import os
 
-from ..format import write_model
+from ..errors import InputError
+from ..format import validate, write_model
 from ..ir import Graph
 from ..onnx_import import import_onnx
 
@@ -14,13 +15,18 @@ def convert(src, dst=None, *, input_shapes: dict | None = None, constants: dict 
     ("source" is the file name) and writes `dst` when given. Returns the IR graph.
 
     Without `input_shapes`, shapes listed in `metadata["inputs"]` (as `zoo.info` gives them)
-    fix the inputs' dynamic dims."""
+    fix the inputs' dynamic dims. Raises a SparsegateError naming what is at fault, and
+    refuses (before writing) any graph the runtime would refuse."""
+    if metadata is not None and not isinstance(metadata, dict):
+        raise InputError(f"metadata must be a dict, not {type(metadata).__name__}")
     if input_shapes is None and metadata and metadata.get("inputs"):
-        input_shapes = {i["name"]: i["shape"] for i in metadata["inputs"] if "shape" in i}
+        input_shapes = {i["name"]: i["shape"] for i in metadata["inputs"]
+                        if isinstance(i, dict) and "name" in i and "shape" in i}
     graph = import_onnx(src, input_shapes=input_shapes, constants=constants)
     if isinstance(src, (str, os.PathLike)):
         graph.metadata["source"] = os.path.basename(os.fspath(src))
     graph.metadata.update(metadata or {})
+    validate(graph, graph.metadata.get("source", "<model>"))
     if dst is not None:
         write_model(graph, dst)
     return graph

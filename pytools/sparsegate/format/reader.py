@@ -14,8 +14,8 @@ import numpy as np
 from ..errors import ModelFormatError
 from ..ir import DTYPE_CODES, Graph, Node, TensorInfo
 from .layout import (ALIGN, ATTR_FLOATS, ATTR_INTS, ATTR_STRING, FLAG_REQUIRED, HEADER,
-                     KIND_CONSTANT, KIND_INPUT, MAGIC, MAX_RANK, MAX_SECTIONS, MAX_STR, SECTION,
-                     VERSION_MAJOR)
+                     KIND_CONSTANT, KIND_INPUT, MAGIC, MAX_ATTR_VALUES, MAX_ATTRS, MAX_NODE_IO,
+                     MAX_RANK, MAX_SECTIONS, MAX_STR, MAX_TENSORS, SECTION, VERSION_MAJOR)
 
 _DTYPES = {code: dt for dt, code in DTYPE_CODES.items()}
 KNOWN_SECTIONS = {b"META", b"GRPH", b"DATA"}
@@ -111,7 +111,7 @@ def read_model(blob: bytes, source: str = "<bytes>") -> Graph:
     names: list[str] = []
     tensors: dict[str, TensorInfo] = {}
     kinds: dict[str, int] = {}
-    for t in range(c.count("tensor count", 1 << 24)):
+    for t in range(c.count("tensor count", MAX_TENSORS)):
         name = c.string(f"tensor {t} name")
         dtype_code, rank, kind = c.take("<BBH", f"tensor '{name}'")
         if dtype_code not in _DTYPES or rank > MAX_RANK:
@@ -141,17 +141,17 @@ def read_model(blob: bytes, source: str = "<bytes>") -> Graph:
         return names[i]
 
     nodes = []
-    for k in range(c.count("node count", 1 << 24)):
+    for k in range(c.count("node count", MAX_TENSORS)):
         op = c.string(f"node {k} op")
         name = c.string(f"node {k} name")
         where = f"node '{name}' ({op})"
-        ins = [tensor_ref(i, where) for i in c.take(f"<{c.count(where, 1 << 16)}i", where)]
-        outs = [tensor_ref(i, where) for i in c.take(f"<{c.count(where, 1 << 16)}i", where)]
+        ins = [tensor_ref(i, where) for i in c.take(f"<{c.count(where, MAX_NODE_IO)}i", where)]
+        outs = [tensor_ref(i, where) for i in c.take(f"<{c.count(where, MAX_NODE_IO)}i", where)]
         attrs = {}
-        for _ in range(c.count(f"{where} attributes", 1 << 10)):
+        for _ in range(c.count(f"{where} attributes", MAX_ATTRS)):
             key = c.string(f"{where} attribute name")
             typ, n = c.take("<BI", f"{where} attribute '{key}'")
-            if n > 1 << 20:
+            if n > MAX_ATTR_VALUES:
                 raise FormatError(f"{source}: {where} attribute '{key}': {n} values")
             if typ == ATTR_INTS:
                 attrs[key] = list(c.take(f"<{n}q", where))
@@ -162,8 +162,8 @@ def read_model(blob: bytes, source: str = "<bytes>") -> Graph:
             else:
                 raise FormatError(f"{source}: {where} attribute '{key}': unknown type {typ}")
         nodes.append(Node(op, name, ins, outs, attrs))
-    inputs = [tensor_ref(i, "graph inputs") for i in c.take(f"<{c.count('graph inputs', 1 << 16)}i", "graph inputs")]
-    outputs = [tensor_ref(i, "graph outputs") for i in c.take(f"<{c.count('graph outputs', 1 << 16)}i", "graph outputs")]
+    inputs = [tensor_ref(i, "graph inputs") for i in c.take(f"<{c.count('graph inputs', MAX_NODE_IO)}i", "graph inputs")]
+    outputs = [tensor_ref(i, "graph outputs") for i in c.take(f"<{c.count('graph outputs', MAX_NODE_IO)}i", "graph outputs")]
     for n in inputs:
         if kinds.get(n) != KIND_INPUT:
             raise FormatError(f"{source}: graph input '{n}' is not marked as an input tensor")

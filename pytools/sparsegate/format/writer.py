@@ -1,7 +1,8 @@
-"""Writes an IR graph as one `.sgm` file (docs/format.md)."""
+"""Writes an IR graph as one `.sgm` file (docs/format.md). `write_model` refuses, before
+writing, any graph the runtime's loader would refuse (validate.py); `model_bytes` encodes a
+graph as given, so that tests can hand the runtime files its own checks must refuse."""
 from __future__ import annotations
 
-import json
 import os
 import struct
 import tempfile
@@ -10,9 +11,10 @@ import zlib
 import numpy as np
 
 from ..ir import DTYPE_CODES, Graph
-from .layout import (ALIGN, ATTR_FLOATS, ATTR_INTS, ATTR_STRING, FLAG_REQUIRED, HEADER,
-                     KIND_ACTIVATION, KIND_CONSTANT, KIND_INPUT, MAGIC, MAX_RANK, SECTION,
-                     VERSION_MAJOR, VERSION_MINOR, align)
+from .layout import (ATTR_FLOATS, ATTR_STRING, FLAG_REQUIRED, HEADER, KIND_ACTIVATION,
+                     KIND_CONSTANT, KIND_INPUT, MAGIC, SECTION, VERSION_MAJOR, VERSION_MINOR,
+                     align)
+from .validate import attr_encoding, metadata_json, validate
 
 
 def _str(s: str) -> bytes:
@@ -21,15 +23,11 @@ def _str(s: str) -> bytes:
 
 
 def _attr(name: str, value) -> bytes:
-    if isinstance(value, str):
-        b = value.encode("utf-8")
-        return _str(name) + struct.pack("<BI", ATTR_STRING, len(b)) + b
-    values = list(value) if isinstance(value, (list, tuple, np.ndarray)) else [value]
-    is_float = any(isinstance(v, (float, np.floating)) for v in values)
-    if is_float:
-        return _str(name) + struct.pack(f"<BI{len(values)}f", ATTR_FLOATS, len(values), *values)
-    return _str(name) + struct.pack(f"<BI{len(values)}q", ATTR_INTS, len(values),
-                                    *[int(v) for v in values])
+    typ, payload = attr_encoding(value)
+    if typ == ATTR_STRING:
+        return _str(name) + struct.pack("<BI", ATTR_STRING, len(payload)) + payload
+    code = "f" if typ == ATTR_FLOATS else "q"
+    return _str(name) + struct.pack(f"<BI{len(payload)}{code}", typ, len(payload), *payload)
 
 
 def _graph_and_data(graph: Graph) -> tuple[bytes, bytes]:
@@ -38,11 +36,7 @@ def _graph_and_data(graph: Graph) -> tuple[bytes, bytes]:
     grph = [struct.pack("<I", len(graph.tensors))]
     data = bytearray()
     for name, info in graph.tensors.items():
-        if len(info.shape) > MAX_RANK:
-            raise ValueError(f"tensor '{name}': rank {len(info.shape)} exceeds {MAX_RANK}")
         dtype = np.dtype(info.dtype if info.data is None else info.data.dtype)
-        if dtype not in DTYPE_CODES:
-            raise ValueError(f"tensor '{name}': dtype {dtype} cannot be stored in .sgm")
         offset = size = 0
         if info.data is not None:
             kind = KIND_CONSTANT
@@ -69,16 +63,26 @@ def _graph_and_data(graph: Graph) -> tuple[bytes, bytes]:
     return b"".join(grph), bytes(data)
 
 
-def model_bytes(graph: Graph) -> bytes:
-    """The `.sgm` bytes of `graph` (metadata from `graph.metadata`, inputs/outputs filled in)."""
+def model_bytes(graph: Graph, source: str = "graph") -> bytes:
+    """The `.sgm` bytes of `graph` (metadata from `graph.metadata`, inputs/outputs filled in),
+    unchecked against the loader's rules. A graph that cannot be encoded at all raises
+    FormatError naming the tensor or node at fault."""
+    try:
+        return _encode(graph, source)
+    except (KeyError, TypeError, ValueError, AttributeError, UnicodeError, struct.error):
+        validate(graph, source)  # names the rule the graph breaks
+        raise
+
+
+def _encode(graph: Graph, source: str) -> bytes:
     meta = dict(graph.metadata)
     meta.setdefault("producer", "sparsegate")
-    meta["inputs"] = [{"name": n, "shape": list(graph.tensors[n].shape), "dtype": "float32"}
-                      for n in graph.inputs]
-    meta["outputs"] = [{"name": n, "shape": list(graph.tensors[n].shape), "dtype": "float32"}
-                       for n in graph.outputs]
+    meta["inputs"] = [{"name": n, "shape": [int(d) for d in graph.tensors[n].shape],
+                       "dtype": "float32"} for n in graph.inputs]
+    meta["outputs"] = [{"name": n, "shape": [int(d) for d in graph.tensors[n].shape],
+                        "dtype": "float32"} for n in graph.outputs]
     grph, data = _graph_and_data(graph)
-    sections = [(b"META", json.dumps(meta).encode("utf-8")), (b"GRPH", grph), (b"DATA", data)]
+    sections = [(b"META", metadata_json(meta, source)), (b"GRPH", grph), (b"DATA", data)]
     offset = align(HEADER.size + SECTION.size * len(sections))
     table, body = [], bytearray()
     for kind, payload in sections:
@@ -96,7 +100,8 @@ def model_bytes(graph: Graph) -> bytes:
 def write_model(graph: Graph, path: str | os.PathLike) -> int:
     """Writes `graph` to `path` atomically (a failed write leaves any old file intact).
     Returns the file size."""
-    blob = model_bytes(graph)
+    validate(graph, os.fspath(path))
+    blob = model_bytes(graph, os.fspath(path))
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".sgm.tmp")
     try:

@@ -1,10 +1,13 @@
 """ONNX -> IR: load, bind inputs, fold and infer shapes, convert each node, fuse, clean up."""
 from __future__ import annotations
 
+import collections
+
 from ..errors import UnsupportedError
 from ..ir import Graph, TensorInfo
 from . import ops_nn, ops_tensor
 from .builder import Builder, Unsupported, attributes
+from .check import check_graph
 from .fold import analyze, live_nodes
 from .fuse import cleanup, fuse
 from .load import bind_inputs, initializer_values, load, name_nodes, opset_version
@@ -56,6 +59,29 @@ def _message(source: str, problems) -> str:
     return f"cannot convert {source}: {len(problems)} problem(s)\n  " + "\n  ".join(lines)
 
 
+def _output_problems(outputs: list[str], inputs: dict) -> list[tuple[str, str, str]]:
+    """Valid ONNX the runtime cannot express: hosts key outputs by name and every output is
+    computed by a node (wasm/src/loader.cpp)."""
+    problems = [(n, "output", "is listed twice as a graph output") for n, k
+                in collections.Counter(outputs).items() if k > 1]
+    problems += [(n, "output", "is also a graph input; give the output its own name "
+                  "(an Identity node)") for n in dict.fromkeys(outputs) if n in inputs]
+    return problems
+
+
+def _constant_output(b: Builder, name: str) -> None:
+    """An output that folded to a constant (or is an initializer) becomes a copy of it, since
+    the runtime's outputs are computed by nodes; readers keep reading the constant (a Conv
+    bias must be one)."""
+    b.use(name)
+    value = b.tensors.pop(name)
+    const = b.add_const(f"{name}/value", value.data)
+    for node in b.nodes:
+        node.inputs = [const if i == name else i for i in node.inputs]
+    b.tensors[name] = TensorInfo(name, value.shape)
+    b.emit("Reshape", f"{name}/copy", [const], [name])
+
+
 def import_onnx(model_or_path, input_shapes: dict | None = None,
                 constants: dict | None = None) -> Graph:
     """Converts an ONNX model (path or ModelProto) into an IR graph with static shapes.
@@ -67,11 +93,13 @@ def import_onnx(model_or_path, input_shapes: dict | None = None,
     opset = opset_version(model)
     g = model.graph
     name_nodes(g)
-    inputs, bound, problems = bind_inputs(g, input_shapes, constants)
+    check_graph(g, source)
+    inputs, bound, fixed_dims, problems = bind_inputs(g, input_shapes, constants)
     opsets = {("" if o.domain == "ai.onnx" else o.domain): o.version for o in model.opset_import}
-    an = analyze(g, inputs, {**initializer_values(g), **bound}, opsets)
+    an = analyze(g, inputs, {**initializer_values(g, source), **bound}, opsets)
     problems += an.problems
     outputs = [o.name for o in g.output]
+    problems += _output_problems(outputs, inputs)
     nodes = live_nodes(an.nodes, outputs)
     used = set(outputs) | {i for n in nodes for i in n.input if i}
     b = Builder(an, opset, used)
@@ -97,14 +125,15 @@ def import_onnx(model_or_path, input_shapes: dict | None = None,
             continue
         for name in attrs.unread(node, opset):  # ignoring it would give a wrong answer
             problems.append((node.name, node.op_type, f"attribute {name}={attrs[name]!r} is not supported"))
-    for name in outputs:
-        if name in an.values:  # an output that folded to a constant
+    for name in dict.fromkeys(outputs):  # a name listed twice is reported above
+        if name in an.values:
             try:
-                b.use(name)
+                _constant_output(b, name)
             except Unsupported as e:
                 problems.append((name, "output", str(e)))
     if problems:
         raise UnsupportedError(_message(source, problems), problems)
     graph = Graph(b.nodes, b.tensors, list(inputs), outputs,
-                  metadata={"source": source, "opset": opset})
+                  metadata={"source": source, "opset": opset,
+                            **({"fixed_dims": fixed_dims} if fixed_dims else {})})
     return cleanup(fuse(graph))

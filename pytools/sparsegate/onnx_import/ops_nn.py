@@ -56,10 +56,23 @@ def _lift_attrs(lifted: bool, kernel, strides, dilations, pads):
     return [1, *kernel], [1, *strides], [1, *dilations], [0, pads[0], 0, pads[1]]
 
 
+def _check_conv_shapes(b: Builder, node, x: str, w: str, bias: str, group: int) -> None:
+    """ONNX Conv's shape rules, which later passes (BatchNorm folding, gating) rely on."""
+    xs, ws = list(b.shape(x)), list(b.shape(w))
+    if len(ws) != len(xs):
+        raise Unsupported(f"weight '{w}' of shape {ws} does not match input '{x}' of shape {xs}")
+    if group < 1 or ws[0] % group or ws[1] * group != xs[1]:
+        raise Unsupported(f"weight '{w}' of shape {ws} with group={group} does not fit "
+                          f"{xs[1]} input channels")
+    if bias and list(b.shape(bias)) != ws[:1]:
+        raise Unsupported(f"bias '{bias}' has shape {list(b.shape(bias))}, expected {ws[:1]}")
+
+
 def conv(b: Builder, node, attrs):
     nd = _spatial(b, node)
     x, w = node.input[0], node.input[1]
     bias = node.input[2] if len(node.input) > 2 else ""
+    _check_conv_shapes(b, node, x, w, bias, int(attrs.get("group", 1)))
     kernel = list(b.shape(w)[2:])
     if [int(k) for k in attrs.get("kernel_shape", kernel)] != kernel:
         raise Unsupported(f"kernel_shape {list(attrs['kernel_shape'])} differs from the weight's {kernel}")
@@ -115,10 +128,20 @@ def global_pool(b: Builder, node, attrs):
 
 def gemm(b: Builder, node, attrs):
     c = node.input[2] if len(node.input) > 2 else ""
+    out = b.shape(node.output[0])
+    if c and not _broadcasts_to(b.shape(c), out):  # ONNX: C broadcasts one way, to A·B
+        raise Unsupported(f"C '{c}' of shape {list(b.shape(c))} does not broadcast to the "
+                          f"output shape {list(out)}")
+    trans = [int(int(attrs.get(t, 0)) != 0) for t in ("transA", "transB")]  # ONNX: nonzero is true
     b.emit("Gemm", node.name, [node.input[0], node.input[1]] + ([c] if c else []),
-           [b.out(node.output[0])], transA=int(attrs.get("transA", 0)),
-           transB=int(attrs.get("transB", 0)), alpha=float(attrs.get("alpha", 1.0)),
-           beta=float(attrs.get("beta", 1.0)), activation="", activation_params=[])
+           [b.out(node.output[0])], transA=trans[0], transB=trans[1],
+           alpha=float(attrs.get("alpha", 1.0)), beta=float(attrs.get("beta", 1.0)),
+           activation="", activation_params=[])
+
+
+def _broadcasts_to(shape, target) -> bool:
+    return len(shape) <= len(target) and all(
+        d in (1, t) for d, t in zip(reversed(shape), reversed(target)))
 
 
 def matmul(b: Builder, node, attrs):

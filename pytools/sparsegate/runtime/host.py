@@ -199,6 +199,16 @@ class Session:
             raise RuntimeFailure(self._where("session is closed"))
 
     # --- API ------------------------------------------------------------------------------
+    def _fixed_note(self, info: dict, message: str) -> str:
+        """Why a refused shape cannot simply be fed: the converter fixed a dynamic dim."""
+        fixed = self.metadata.get("fixed_dims", {}) if isinstance(self.metadata, dict) else {}
+        axes = fixed.get(info["name"]) if isinstance(fixed, dict) else None
+        if not isinstance(axes, dict) or "expected shape" not in message:
+            return ""
+        dims = ", ".join(f'{a} ("{n}")' for a, n in axes.items())
+        return (f"; dim {dims} was dynamic in the ONNX model and fixed to 1 at conversion: "
+                f"reconvert with input_shapes={{'{info['name']}': [...]}} to run another shape")
+
     def run(self, feeds) -> dict:
         """Runs the model. `feeds`: {input name: array}, or one array when there is one input.
         Returns {output name: float32 ndarray} (flat array('f') without numpy)."""
@@ -216,7 +226,10 @@ class Session:
         if missing:
             raise InputError(f"missing input(s) {missing}; the model's inputs are {names}")
         for i, info in enumerate(self.inputs):
-            data = _float_bytes(feeds[info["name"]], info["name"], info["shape"])
+            try:
+                data = _float_bytes(feeds[info["name"]], info["name"], info["shape"])
+            except InputError as e:
+                raise InputError(f"{e}{self._fixed_note(info, str(e))}") from None
             ptr = self._call("sg_session_input_data", self._session, i)
             if data:
                 self._wasm.write(ptr, data)
