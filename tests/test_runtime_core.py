@@ -288,8 +288,8 @@ def _graph_with(node: Node, tensors: dict, inputs=("x",), outputs=("y",)) -> Gra
 
 
 def test_unknown_op_is_named():
-    g = _graph_with(Node("Erf", "my_erf", ["x"], ["y"]), {"x": T("x", (2,)), "y": T("y", (2,))})
-    with pytest.raises(SparsegateError, match="unsupported op 'Erf' in node 'my_erf'"):
+    g = _graph_with(Node("Det", "my_det", ["x"], ["y"]), {"x": T("x", (2,)), "y": T("y", (2,))})
+    with pytest.raises(SparsegateError, match="unsupported op 'Det' in node 'my_det'"):
         Session(model_bytes(g))
 
 
