@@ -94,3 +94,20 @@ def test_onnx_file_given_to_the_runtime_gets_a_hint(tmp_path):
     onnx_bytes = (sparsegate.zoo.fetch("fashion_cnn")).read_bytes()
     with pytest.raises(SparsegateError, match="sparsegate convert"):
         Session(onnx_bytes)
+
+
+def test_hostile_files_get_the_same_error_code_in_both_hosts():
+    """scripts/bad_inputs.py: every file refused (or run) alike by CPython and Node, no trap or
+    foreign exception, and docs/bad-inputs.md is that table."""
+    import sys
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import bad_inputs
+    results = bad_inputs.outcomes()
+    assert len(results) >= 25
+    for r in results:
+        assert "OTHER" not in (r["python_code"], r["js_code"]), r
+        assert r["python_code"] == r["js_code"], r
+    refused = [r for r in results if r["python_code"] != "ok"]
+    assert len(refused) >= len(results) - 2, [r["file"] for r in results if r["python_code"] == "ok"]
+    assert bad_inputs.DOC.read_text() == bad_inputs.markdown(results), \
+        "docs/bad-inputs.md is stale: run python3 scripts/bad_inputs.py --write"

@@ -31,6 +31,32 @@ function checkOptions(options) {
   return { ...options, threads: options.threads === undefined ? env.wasm.numThreads : options.threads };
 }
 
+// META deeper than this is refused here as in Python (runtime/host.py, whose parser recurses).
+const MAX_META_DEPTH = 64;
+
+/** How deep arrays and objects nest in a JSON text (brackets inside strings not counted). */
+function jsonDepth(text) {
+  let depth = 0, deepest = 0;
+  for (const ch of text.replace(/"(?:[^"\\]|\\.)*"/g, "")) {
+    if (ch === "[" || ch === "{") deepest = Math.max(deepest, ++depth);
+    else if (ch === "]" || ch === "}") depth--;
+  }
+  return deepest;
+}
+
+/** A Session over a created backend, its META parsed: a file whose metadata is not JSON is
+ * refused at creation, as in Python, not at the first read of `metadata`. */
+function opened(backend) {
+  const session = new Session(CREATE, backend);
+  try {
+    void session.metadata;
+  } catch (e) {
+    session.release();
+    throw e;
+  }
+  return session;
+}
+
 export class Session {
   #backend;
   #metadata;
@@ -51,7 +77,7 @@ export class Session {
     options = checkOptions(options);
     if (options.worker) {
       const { workerSession } = await import("./worker/proxy.js");
-      return new Session(CREATE, await workerSession(model, options));
+      return opened(await workerSession(model, options));
     }
     const backends = pickBackends(options);
     const load = () => (options.cache ? cachedModelBytes(model, options.cacheKey) : readBytes(model, "model")
@@ -62,7 +88,7 @@ export class Session {
       try {
         const bytes = loading.then((l) => l.bytes);
         bytes.catch(() => {}); // awaited by the backend once its runtime is ready
-        return new Session(CREATE, await backends[i].create(bytes, options));
+        return opened(await backends[i].create(bytes, options));
       } catch (e) {
         const loaded = await loading.catch(() => null);
         if (e.code === "format" && loaded?.cached) {
@@ -120,9 +146,11 @@ export class Session {
     const text = this.#live().metadataText;
     if (this.#metadata === undefined) {
       try {
+        const depth = jsonDepth(text);
+        if (depth > MAX_META_DEPTH) throw new Error(`it nests ${depth} levels deep, more than ${MAX_META_DEPTH}`);
         this.#metadata = JSON.parse(text);
       } catch (e) {
-        throw new SparsegateError(`metadata: META is not valid JSON: ${e.message}`, "format");
+        throw new SparsegateError(`META section is not valid JSON: ${e.message}`, "format");
       }
     }
     return this.#metadata;

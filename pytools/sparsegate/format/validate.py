@@ -17,6 +17,7 @@ from .layout import (ATTR_FLOATS, ATTR_INTS, ATTR_STRING, MAX_ATTR_VALUES, MAX_A
 from .reader import FormatError
 
 COMPUTE_DTYPE = np.dtype(np.float32)
+MAX_META_DEPTH = 64  # runtime/host.py and web/src/session.js refuse META nested deeper
 # loader.cpp parse_tensor: activations and inputs are float32; constants may be quantized.
 CONSTANT_DTYPES = {np.dtype(np.float32), np.dtype(np.int8), np.dtype(np.int32),
                    np.dtype(np.float16)}
@@ -56,9 +57,20 @@ def metadata_json(meta: dict, source: str) -> bytes:
     """META as the hosts parse it: strict JSON (web/src/index.js uses JSON.parse, which has
     no NaN or Infinity), no NUL byte (loader.cpp model_parse); json escapes NUL in strings."""
     try:
-        return json.dumps(meta, allow_nan=False).encode("utf-8")
+        text = json.dumps(meta, allow_nan=False)
     except (TypeError, ValueError, RecursionError) as e:  # RecursionError: deep nesting
         raise FormatError(f"{source}: metadata cannot be stored as JSON: {e}") from None
+    if _nesting(meta) > MAX_META_DEPTH:
+        raise FormatError(f"{source}: metadata nests more than {MAX_META_DEPTH} levels deep, "
+                          f"which the hosts refuse")
+    return text.encode("utf-8")
+
+
+def _nesting(value, depth: int = 0) -> int:
+    if depth > MAX_META_DEPTH or not isinstance(value, (dict, list, tuple)):
+        return depth
+    items = value.values() if isinstance(value, dict) else value
+    return max((_nesting(v, depth + 1) for v in items), default=depth + 1)
 
 
 def _name(s, what: str, source: str) -> None:

@@ -11,6 +11,7 @@ without it (inputs: flat or nested lists, `array('f')`; outputs: flat `array('f'
 from __future__ import annotations
 
 import json
+import re
 import numbers
 import os
 import sys
@@ -32,6 +33,25 @@ except ImportError:  # Pyodide offline, minimal installs
 SG_ERR_FORMAT, SG_ERR_UNSUPPORTED, SG_ERR_INVALID, SG_ERR_MEMORY, SG_ERR_LIMIT = 1, 2, 3, 4, 5
 _ERRORS = {SG_ERR_UNSUPPORTED: RuntimeUnsupportedError, SG_ERR_MEMORY: OutOfMemoryError,
            SG_ERR_LIMIT: ResourceLimitError}
+_CODE_NAMES = {SG_ERR_FORMAT: "format", SG_ERR_UNSUPPORTED: "unsupported", SG_ERR_INVALID: "invalid",
+               SG_ERR_MEMORY: "memory", SG_ERR_LIMIT: "limit"}  # web/src/errors.js
+
+# META deeper than this is refused by both hosts (web/src/session.js) and never written
+# (format/validate.py): JSON parsers differ in how deep they go (CPython's recurses).
+MAX_META_DEPTH = 64
+
+
+def _json_depth(text: str) -> int:
+    """How deep arrays and objects nest in a JSON text (brackets inside strings not counted)."""
+    depth = deepest = 0
+    for ch in re.sub(r'"(?:[^"\\]|\\.)*"', "", text):
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
 
 # What a feed may be: arrays and (nested) sequences of numbers. Strings, bytes and mappings
 # would otherwise become NaNs, raw float bits or a TypeError deep inside numpy.
@@ -149,8 +169,12 @@ class Session:
         meta_ptr = self._call("sg_model_metadata", self._model)
         meta_size = self._call("sg_model_metadata_size", self._model)
         try:
-            self.metadata = json.loads(self._wasm.read(meta_ptr, meta_size).decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError) as e:  # nesting past the stack
+            text = self._wasm.read(meta_ptr, meta_size).decode("utf-8")
+            depth = _json_depth(text)
+            if depth > MAX_META_DEPTH:
+                raise ValueError(f"it nests {depth} levels deep, more than {MAX_META_DEPTH}")
+            self.metadata = json.loads(text)
+        except (UnicodeDecodeError, ValueError) as e:
             raise ModelFormatError(self._where(f"META section is not valid JSON: {e}")) from None
         if any(limits):
             self._session = self._call("sg_session_create_limited", self._model, *limits)
@@ -184,8 +208,10 @@ class Session:
 
     def _error(self, default: type) -> Exception:
         """The typed error of the runtime's last failure (sg_last_error_code)."""
-        cls = _ERRORS.get(self._call("sg_last_error_code"), default)
-        return cls(self._where(self._last_error()))
+        code = self._call("sg_last_error_code")
+        err = _ERRORS.get(code, default)(self._where(self._last_error()))
+        err.code = _CODE_NAMES.get(code, err.code)  # a format error at creation stays a RuntimeFailure
+        return err
 
     def _io(self, output: bool, i: int) -> dict:
         kind = "output" if output else "input"
