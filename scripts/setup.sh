@@ -35,4 +35,11 @@ for dir in tests/pyodide tests/web_apps web; do
   fi
 done
 
+# Pyodide's npm package ships no micropip: its wheel, pinned and hashed, for the Pyodide tests.
+if ! ls tests/pyodide/wheels/micropip-*.whl >/dev/null 2>&1; then
+  echo "setup: micropip for Pyodide"
+  python3 -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: --python-version 3.14 \
+    --require-hashes -r tests/pyodide/requirements.txt -d tests/pyodide/wheels
+fi
+
 make --no-print-directory wasm wasm-mt

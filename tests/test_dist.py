@@ -4,8 +4,6 @@ and the license, and a fresh venv with that wheel alone runs a converted model w
 import json
 import subprocess
 import sys
-import tarfile
-import io
 import zipfile
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import numpy as np
 import pytest
 
 import sparsegate as sg
+from dist_util import build_wheel, tree_from_head
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -21,16 +20,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("dist")
-    src = tmp / "src"
-    archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, capture_output=True, check=True).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(src)
+    src = tree_from_head(tmp / "src")
     assert not (src / "pytools/sparsegate/runtime/sparsegate.wasm").exists()  # a build output, not in git
-    out = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-                          "-w", str(tmp / "wheels"), str(src)], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr[-3000:]
-    (whl,) = (tmp / "wheels").glob("sparsegate-*.whl")
-    return whl
+    return build_wheel(src, tmp / "wheels")
 
 
 def test_wheel_from_a_clean_tree_carries_the_runtime_and_license(wheel):

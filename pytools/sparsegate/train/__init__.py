@@ -12,3 +12,8 @@
 
 Nothing here is imported by `import sparsegate`; torch is needed only when these modules are.
 """
+import sys
+
+if sys.platform == "emscripten":  # Pyodide, JupyterLite: onnx and torch do not exist there
+    from .. import _needs_cpython
+    raise _needs_cpython("training and export (sparsegate.train, sparsegate.nn)")
