@@ -93,28 +93,89 @@ class WasmtimeInstance(WasmInstance):
         self._memory.write(self._store, data, ptr)
 
 
+_js_modules: dict[tuple[str, float, int], object] = {}  # Pyodide: WebAssembly.Module per file
+
+
+def _js_key(wasm):
+    """The cache key of a module file in Pyodide's file system (None: bytes, not cached)."""
+    if not isinstance(wasm, (str, os.PathLike)):
+        return None
+    try:
+        stat = os.stat(wasm)
+    except OSError as e:
+        raise RuntimeFailure(f"sparsegate runtime not found at {wasm} ({e.strerror})") from None
+    return (os.path.abspath(wasm), stat.st_mtime, stat.st_size)
+
+
+def _js_bytes(wasm):
+    from pyodide.ffi import to_js  # Pyodide's own modules: they exist only there
+    return to_js(Path(wasm).read_bytes() if isinstance(wasm, (str, os.PathLike)) else bytes(wasm))
+
+
+_MAIN_THREAD_HINT = ("; a page's main thread may not compile or instantiate a module this large "
+                     "synchronously: use `await sparsegate.Session.create_async(...)`")
+
+
 class PyodideInstance(WasmInstance):
     """One instance of the runtime through the JavaScript engine's own WebAssembly (Pyodide).
 
     `wasm` is a path in Pyodide's file system, the module's bytes, or an already compiled
-    `WebAssembly.Module` (browsers refuse to compile large modules synchronously on the main
-    thread; workers, JupyterLite's kernel among them, and Node do not)."""
+    `WebAssembly.Module`. A module compiled from a file is kept for the next instance.
+    Browsers refuse to compile or instantiate a module over 8 MB synchronously on a page's main
+    thread (workers, JupyterLite's kernel among them, and Node do not): `create_async` uses
+    `WebAssembly.compile` and `WebAssembly.instantiate`, which work everywhere."""
 
     def __init__(self, wasm):
         import js  # Pyodide's own modules: they exist only there
-        from pyodide.ffi import create_proxy, to_js
-        if not isinstance(wasm, (str, os.PathLike, bytes, bytearray)):
-            module = wasm
-        else:
-            data = Path(wasm).read_bytes() if isinstance(wasm, (str, os.PathLike)) else bytes(wasm)
-            module = js.WebAssembly.Module.new(to_js(data))
+        from pyodide.ffi import JsException
+        self._js = js
+        try:
+            instance = js.WebAssembly.Instance.new(self._module_sync(wasm), self._imports())
+        except JsException as e:  # RangeError: over the main thread's limit
+            raise RuntimeFailure(f"cannot load the sparsegate runtime: {e}{_MAIN_THREAD_HINT}") from None
+        self._finish(instance)
+
+    @classmethod
+    async def create_async(cls, wasm) -> "PyodideInstance":
+        """The same instance, compiled and instantiated without blocking the thread."""
+        import js  # Pyodide's own modules: they exist only there
+        self = cls.__new__(cls)
+        self._js = js
+        key = _js_key(wasm)
+        module = _js_modules.get(key) if key else None
+        if module is None:
+            if isinstance(wasm, (str, os.PathLike, bytes, bytearray, memoryview)):
+                module = await js.WebAssembly.compile(_js_bytes(wasm))
+                if key:
+                    _js_modules[key] = module
+            else:
+                module = wasm  # a compiled WebAssembly.Module
+        self._finish(await js.WebAssembly.instantiate(module, self._imports()))
+        return self
+
+    def _module_sync(self, wasm):
+        key = _js_key(wasm)
+        module = _js_modules.get(key) if key else None
+        if module is None:
+            if not isinstance(wasm, (str, os.PathLike, bytes, bytearray, memoryview)):
+                return wasm  # a compiled WebAssembly.Module
+            module = self._js.WebAssembly.Module.new(_js_bytes(wasm))
+            if key:
+                _js_modules[key] = module
+        return module
+
+    def _imports(self):
+        from pyodide.ffi import create_proxy  # Pyodide's own modules
+        js = self._js
         self._grow = create_proxy(lambda _index: None)  # kept alive as long as the instance
         env = js.Object.new()
         env.emscripten_notify_memory_growth = self._grow
         imports = js.Object.new()
         imports.env = env
-        self._exports = js.WebAssembly.Instance.new(module, imports).exports
-        self._js = js
+        return imports
+
+    def _finish(self, instance) -> None:
+        self._exports = instance.exports
         if hasattr(self._exports, "_initialize"):
             self._exports._initialize()
 
@@ -132,6 +193,17 @@ def instantiate(wasm=None) -> WasmInstance:
     """A fresh runtime instance for this host: the JS engine's WebAssembly under Pyodide,
     wasmtime on CPython."""
     if sys.platform == "emscripten":
-        return PyodideInstance(wasm if wasm is not None and not isinstance(wasm, (str, os.PathLike))
-                               else default_wasm_path(wasm))
+        return PyodideInstance(_pyodide_wasm(wasm))
+    return WasmtimeInstance(default_wasm_path(wasm))
+
+
+def _pyodide_wasm(wasm):
+    return wasm if wasm is not None and not isinstance(wasm, (str, os.PathLike)) else default_wasm_path(wasm)
+
+
+async def instantiate_async(wasm=None) -> WasmInstance:
+    """`instantiate` without blocking: Pyodide compiles with `WebAssembly.compile` (a page's
+    main thread refuses large modules synchronously); wasmtime's cached compile is synchronous."""
+    if sys.platform == "emscripten":
+        return await PyodideInstance.create_async(_pyodide_wasm(wasm))
     return WasmtimeInstance(default_wasm_path(wasm))

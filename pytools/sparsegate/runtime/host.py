@@ -3,7 +3,7 @@
 Works with numpy when it is installed (inputs: arrays; outputs: float32 ndarrays) and
 without it (inputs: flat or nested lists, `array('f')`; outputs: flat `array('f')`).
 
-    sess = Session("model.sgm")
+    sess = Session("model.sgm")        # or: await Session.create_async("model.sgm")
     sess.inputs          # [{"name": "input", "shape": [1, 3, 224, 224]}]
     outs = sess.run({"input": x})
     sess.set_gate(0.4); sess.stats()
@@ -19,7 +19,7 @@ from array import array
 
 from ..errors import (InputError, ModelFormatError, OutOfMemoryError, ResourceLimitError,
                       RuntimeFailure, RuntimeUnsupportedError)
-from .adapter import instantiate
+from .adapter import instantiate, instantiate_async
 
 try:
     import numpy as np
@@ -144,6 +144,25 @@ class Session:
         """`model`: a path or the file's bytes. `max_memory` (bytes) and `max_macs` (dense
         multiply-accumulates per run) refuse, with ResourceLimitError, a model that needs
         more: for pages and services that run models they did not make."""
+        blob, limits = self._read(model, max_memory, max_macs)
+        self._wasm = instantiate(wasm)
+        self._load(blob, limits)
+
+    @classmethod
+    async def create_async(cls, model, wasm=None, *, max_memory=None, max_macs=None) -> "Session":
+        """`Session(...)` without compiling the runtime synchronously: in Pyodide it uses
+        `WebAssembly.compile`/`instantiate`, which a page's main thread needs for a module over
+        8 MB (workers, JupyterLite's kernel among them, and Node accept both). Same arguments;
+        on CPython it is the plain constructor.
+
+            sess = await sparsegate.Session.create_async("model.sgm")"""
+        self = cls.__new__(cls)
+        blob, limits = self._read(model, max_memory, max_macs)
+        self._wasm = await instantiate_async(wasm)
+        self._load(blob, limits)
+        return self
+
+    def _read(self, model, max_memory, max_macs) -> tuple[bytes, tuple[float, float]]:
         limits = (_limit(max_memory, "max_memory"), _limit(max_macs, "max_macs"))
         if isinstance(model, (bytes, bytearray, memoryview)):
             blob, self.source = bytes(model), None
@@ -154,7 +173,9 @@ class Session:
                     blob = f.read()
             except OSError as e:
                 raise ModelFormatError(f"{self.source}: cannot read ({e.strerror})") from None
-        self._wasm = instantiate(wasm)
+        return blob, limits
+
+    def _load(self, blob: bytes, limits: tuple[float, float]) -> None:
         self._blob_ptr = self._model = self._session = 0
         if len(blob) >= 1 << 32:
             raise ModelFormatError(self._where(f"{len(blob)} bytes is too large for a wasm32 runtime"))
