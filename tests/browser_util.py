@@ -13,7 +13,10 @@ live for the whole pytest session; sessions in the page are cached per model.
 from __future__ import annotations
 
 import base64
+import functools
 import shutil
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -164,3 +167,35 @@ def browser():
     """The session-wide BrowserRunner (one Chromium for every test module that imports this)."""
     yield shared_runner()
     close_shared()
+
+
+class StaticServer:
+    """A plain static server of one folder; `isolated` adds COOP/COEP; it logs every path."""
+
+    def __init__(self, root: Path, isolated: bool):
+        log = self.log = []
+
+        class Handler(SimpleHTTPRequestHandler):
+            extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".wasm": "application/wasm",
+                              ".js": "text/javascript", ".mjs": "text/javascript"}
+
+            def end_headers(self):
+                if isolated:
+                    self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+                    self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
+                super().end_headers()
+
+            def do_GET(self):
+                log.append(self.path)
+                super().do_GET()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()

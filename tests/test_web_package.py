@@ -7,20 +7,17 @@ import.meta.url)` assets, so the runtime files are copied next to the bundle and
 worker is a second entry point. Vite emits everything by itself."""
 from __future__ import annotations
 
-import functools
 import json
 import re
 import shutil
 import subprocess
 import tarfile
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from browser_util import launch_chromium
+from browser_util import StaticServer, launch_chromium
 from sparsegate.runtime import Session
 from sparsegate.vision import images
 
@@ -108,38 +105,6 @@ def apps(tmp_path_factory, mobilenet_sgm, yolo_sgm):
         shutil.copy(yolo_sgm, dist / "yolov8n.sgm")
         (dist / "chelsea.f32").write_bytes(np.ascontiguousarray(x, "<f4").tobytes())
     return built, x
-
-
-class StaticServer:
-    """A plain static server of one folder; `isolated` adds COOP/COEP; it logs every path."""
-
-    def __init__(self, root: Path, isolated: bool):
-        log = self.log = []
-
-        class Handler(SimpleHTTPRequestHandler):
-            extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".wasm": "application/wasm",
-                              ".js": "text/javascript", ".mjs": "text/javascript"}
-
-            def end_headers(self):
-                if isolated:
-                    self.send_header("Cross-Origin-Opener-Policy", "same-origin")
-                    self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
-                super().end_headers()
-
-            def do_GET(self):
-                log.append(self.path)
-                super().do_GET()
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,8 @@ from ..vision import detect, images
 from . import bench, train_cli
 from .extras import need
 from .report import report
-from .serve import APP_PATHS, ROOT, Server
+from .app import build_app
+from .serve import Server
 from .sources import load_graph, parse_shapes, resolve_source
 
 
@@ -143,16 +144,23 @@ def cmd_demo(args) -> int:
     return _run_model(sgm, str(photo), 5, False)
 
 
+def cmd_app(args) -> int:
+    need("app", "sparsegate app")  # it converts and calibrates the app's models, saves sample photos
+    build_app(Path(args.output), force=args.force)
+    return 0
+
+
 def cmd_serve(args) -> int:
-    """Serves the checkout: the example pages, the JS package, zoo models and sample photos."""
-    missing = [p for p in ("examples/detection/index.html", "web/src/index.js", "web/src/sparsegate.wasm")
-               if not (ROOT / p).is_file()]
-    if missing:
-        raise SparsegateError(f"sparsegate serve serves the example pages of a repository checkout; {ROOT} lacks "
-                              f"{', '.join(missing)} (clone the repository and run `make wasm` there)")
-    server = Server(port=args.port, verbose=True, allow=APP_PATHS)
-    print(f"serving {', '.join(APP_PATHS)} of {ROOT} at {server.url}/  — detection example: "
-          f"{server.url}/examples/detection/")
+    """Serves a static folder (by default the detection app, built into the zoo cache)."""
+    if args.folder is None:
+        need("app", "sparsegate serve")
+        folder = build_app(zoo.cache_dir() / "app", force=True)
+    else:
+        folder = Path(args.folder)
+        if not folder.is_dir():
+            raise SparsegateError(f"{folder} is not a folder")
+    server = Server(root=folder, port=args.port, verbose=True)
+    print(f"serving {folder} at {server.url}/ (cross-origin isolated: threads work)")
     try:
         server.thread.join()
     except KeyboardInterrupt:
@@ -255,7 +263,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--gate", type=float, metavar="G", help="gate knob of a gated model (docs/gating.md)")
     r.set_defaults(func=cmd_run)
 
-    v = sub.add_parser("serve", help="serve the example pages (detection in the browser) on 127.0.0.1")
+    a = sub.add_parser("app", help="lay the detection app out as a folder any static server can host")
+    a.add_argument("-o", "--output", default="sparsegate-app", help="folder to write (default: sparsegate-app)")
+    a.add_argument("--force", action="store_true", help="rebuild a folder an earlier `sparsegate app` made")
+    a.set_defaults(func=cmd_app)
+
+    v = sub.add_parser("serve", help="serve a static folder on 127.0.0.1 with the headers threads need "
+                                     "(default: the detection app)")
+    v.add_argument("folder", nargs="?", help="folder to serve (default: build the detection app and serve it)")
     v.add_argument("--port", type=int, default=8000)
     v.set_defaults(func=cmd_serve)
 

@@ -13,6 +13,7 @@ EXTRAS = {
     "report": ("onnx", "PIL", "tqdm", "matplotlib"),
     "train": ("onnx", "PIL", "tqdm", "torch"),
     "demo": ("onnx", "PIL", "tqdm", "torch", "skimage"),
+    "app": ("onnx", "PIL", "tqdm", "skimage"),
 }
 PACKAGE = {"PIL": "Pillow", "skimage": "scikit-image"}  # where the module's name is not the package's
 

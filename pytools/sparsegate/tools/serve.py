@@ -1,9 +1,8 @@
-"""`sparsegate serve`: a local web server for the examples and the browser tests.
+"""`sparsegate serve`: a local web server for a static folder (the detection app that
+`sparsegate app` lays out, by default) and for the browser tests.
 
-Serves a folder (the repository checkout by default) from 127.0.0.1 with the wasm MIME type
-and the cross-origin isolation headers (COOP/COEP/CORP) that thread builds need; `allow`
-limits it to the paths an app needs (`sparsegate serve`: the examples and the JS package, never
-the rest of the checkout). Plus:
+Serves a folder from 127.0.0.1 with the wasm MIME type and the cross-origin isolation headers
+(COOP/COEP/CORP) that thread builds need. For the tests, which serve the checkout, also:
 - `/models/<zoo name>.sgm`: the zoo model, converted on first request (cached);
 - `/samples/<name>.png`: scikit-image's sample photos;
 - in-memory blobs registered by tests (`put_blob`).
@@ -13,9 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
-import posixpath
 import threading
-from urllib.parse import unquote
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -23,7 +20,6 @@ from .. import zoo
 from ..vision.images import sample_images
 
 ROOT = Path(__file__).resolve().parents[3]  # the checkout: pytools/sparsegate/tools/serve.py
-APP_PATHS = ("/examples/", "/web/src/")  # what the example pages load from the checkout
 
 
 def _zoo_model(name: str) -> bytes | None:
@@ -79,14 +75,6 @@ class Handler(SimpleHTTPRequestHandler):
             return self._send(_sample_png(path[len("/samples/"):-4]), "image/png")
         super().do_GET()
 
-    def send_head(self):  # GET and HEAD of files: only under `allow`
-        path = posixpath.normpath(unquote(self.path.split("?", 1)[0]))
-        allow = self.server.allow
-        if allow is not None and not any(path == a.rstrip("/") or path.startswith(a) for a in allow):
-            self.send_error(404)
-            return None
-        return super().send_head()
-
     def log_message(self, *args):
         if self.server.verbose:
             super().log_message(*args)
@@ -95,13 +83,11 @@ class Handler(SimpleHTTPRequestHandler):
 class Server:
     """A threaded server on 127.0.0.1 (port 0 = a free one) running in the background."""
 
-    def __init__(self, root: Path = ROOT, port: int = 0, verbose: bool = False,
-                 allow: tuple[str, ...] | None = None):
+    def __init__(self, root: Path = ROOT, port: int = 0, verbose: bool = False):
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), functools.partial(Handler, directory=str(root)))
         self.httpd.daemon_threads = True
         self.httpd.blobs = {}
         self.httpd.verbose = verbose
-        self.httpd.allow = allow
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
