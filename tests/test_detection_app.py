@@ -145,3 +145,22 @@ def test_gate_slider_changes_macs_and_keeps_the_face(app):
     meta = json.loads((app / "app.json").read_text())
     assert {m["id"] for m in meta["models"]} == {"blazeface", "blazeface-gated", "yolov8n"}
     _no_csp_violation(console)
+
+
+def test_your_own_model_from_disk(app, yolo_sgm):
+    """A user's .sgm detector (here the zoo's YOLOv8n file picked from disk) runs with the
+    preprocessing and decoding its metadata names."""
+    server, browser, console = StaticServer(app, isolated=False), launch_chromium(), []
+    try:
+        page = _open(browser, f"{server.url}/index.html?model=blazeface&image=astronaut", console)
+        _result(page)
+        frames = page.evaluate("window.app.frames")
+        page.set_input_files("#own-model", str(yolo_sgm))
+        page.wait_for_function("(n) => window.app.frames > n || window.app.error", arg=frames, timeout=60_000)
+        last = _result(page)
+    finally:
+        browser.close()
+        server.close()
+    assert last["model"] == f"own:{yolo_sgm.name}"
+    assert last["macsDense"] > 5e8  # YOLOv8n (1.0 G MACs), not BlazeFace (31 M)
+    _no_csp_violation(console)

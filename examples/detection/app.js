@@ -30,7 +30,8 @@ function session() {
       state.sessions.delete(k);
     }
     const model = state.config.models.find((m) => m.id === $("model").value);
-    state.sessions.set(key, Session.create(model.file, { worker: true, threads: THREADS[$("backend").value] }));
+    state.sessions.set(key, Session.create(model.source ?? model.file,
+      { worker: true, threads: THREADS[$("backend").value] }));
   }
   return state.sessions.get(key);
 }
@@ -166,6 +167,18 @@ async function main() {
   $("sample").value = params.get("image") ?? state.config.samples[0];
 
   $("model").addEventListener("change", () => modelChanged().catch(fail));
+  $("own-model").addEventListener("change", () => {
+    // any .sgm detector whose metadata carries its preprocess and postprocess settings
+    const file = $("own-model").files[0];
+    if (!file) return;
+    const id = `own:${file.name}`;
+    state.config.models = state.config.models.filter((m) => m.id !== id);
+    state.config.models.push({ id, source: file, label: `your model: ${file.name}`,
+      about: `${file.name}, from your disk: preprocessing and decoding follow its metadata.` });
+    if (![...$("model").options].some((o) => o.value === id)) $("model").add(new Option(`your model: ${file.name}`, id));
+    $("model").value = id;
+    modelChanged().catch(fail);
+  });
   $("backend").addEventListener("change", () => modelChanged().catch(fail));
   $("sample").addEventListener("change", () => showImage(`samples/${$("sample").value}.png`));
   $("file").addEventListener("change", () => $("file").files[0] && showImage(URL.createObjectURL($("file").files[0])));
