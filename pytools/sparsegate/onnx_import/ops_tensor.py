@@ -31,6 +31,37 @@ def hard_sigmoid(b: Builder, node, attrs):
            alpha=float(attrs.get("alpha", 0.2)), beta=float(attrs.get("beta", 0.5)))
 
 
+def elu(b: Builder, node, attrs):
+    b.emit("Elu", node.name, [node.input[0]], [b.out(node.output[0])],
+           alpha=float(attrs.get("alpha", 1.0)))
+
+
+def selu(b: Builder, node, attrs):
+    b.emit("Selu", node.name, [node.input[0]], [b.out(node.output[0])],
+           alpha=float(attrs.get("alpha", 1.67326319217681884765625)),
+           gamma=float(attrs.get("gamma", 1.05070102214813232421875)))
+
+
+def gelu(b: Builder, node, attrs):
+    approximate = attrs.get("approximate", "none")
+    if approximate not in ("none", "tanh"):
+        raise Unsupported(f"approximate '{approximate}' (none and tanh convert)")
+    b.emit("Gelu", node.name, [node.input[0]], [b.out(node.output[0])], approximate=approximate)
+
+
+def pow_(b: Builder, node, attrs):
+    """Pow with float32 data; a constant integer exponent (ONNX allows int types for it)
+    becomes float32 when every value is exact there."""
+    base, exponent = node.input[0], node.input[1]
+    value = b.value(exponent)
+    if value is not None and value.dtype.kind in "iu":
+        as_f32 = value.astype(np.float32)
+        if not np.array_equal(as_f32.astype(value.dtype), value):
+            raise Unsupported(f"exponent '{exponent}' holds integers that float32 cannot represent")
+        exponent = b.add_const(f"{exponent}/f32", as_f32)
+    b.emit("Pow", node.name, [base, exponent], [b.out(node.output[0])])
+
+
 def clip(b: Builder, node, attrs):
     bounds = []
     for idx, default in ((1, -np.inf), (2, np.inf)):

@@ -6,6 +6,8 @@ their output shape from the graph as docs/ir.md says; without one they assume fl
 pools, slices to the end of each axis and floor(size·scale) for Resize)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import nn, quant, sparse
@@ -28,6 +30,52 @@ def _binary(fn):
 def _activation(name, *param_keys):
     def run(ins, attrs, out_shapes):
         return [apply_activation(ins[0].astype(F32), name, [scalar(attrs[k]) for k in param_keys])]
+    return run
+
+
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+def _gelu(x, attrs):
+    if attrs["approximate"] == "tanh":
+        return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
+    return 0.5 * x * (1 + _erf(x / np.sqrt(2)).astype(np.float64))
+
+
+def _softplus(x, attrs):
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def _selu(x, attrs):
+    alpha, gamma = float(scalar(attrs["alpha"])), float(scalar(attrs["gamma"]))
+    return gamma * np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+
+# Element-wise math (docs/ir.md), computed in float64 and rounded once to float32.
+_MATH = {
+    "Exp": lambda x, a: np.exp(x),
+    "Log": lambda x, a: np.log(x),
+    "Sqrt": lambda x, a: np.sqrt(x),
+    "Abs": lambda x, a: np.abs(x),
+    "Neg": lambda x, a: -x,
+    "Reciprocal": lambda x, a: 1 / x,
+    "Floor": lambda x, a: np.floor(x),
+    "Ceil": lambda x, a: np.ceil(x),
+    "Round": lambda x, a: np.round(x),  # half to even, as ONNX
+    "Sign": lambda x, a: np.sign(x),
+    "Erf": lambda x, a: _erf(x).astype(np.float64),
+    "Softplus": _softplus,
+    "Elu": lambda x, a: np.where(x < 0, float(scalar(a["alpha"])) * np.expm1(np.minimum(x, 0)), x),
+    "Selu": _selu,
+    "Mish": lambda x, a: x * np.tanh(_softplus(x, a)),
+    "Gelu": _gelu,
+}
+
+
+def _math(name):
+    def run(ins, attrs, out_shapes):
+        with np.errstate(all="ignore"):
+            return [np.asarray(_MATH[name](ins[0].astype(np.float64), attrs), dtype=F32)]
     return run
 
 
@@ -99,6 +147,8 @@ OPS = {
     "LeakyRelu": _activation("LeakyRelu", "alpha"),
     "HardSigmoid": _activation("HardSigmoid", "alpha", "beta"),
     "Clip": clip,
+    **{name: _math(name) for name in _MATH},
+    "Pow": _binary(lambda a, b: np.power(a, b)),
     "MaxPool": nn.max_pool,
     "AveragePool": nn.average_pool,
     "GlobalAveragePool": nn.global_average_pool,

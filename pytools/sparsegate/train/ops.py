@@ -310,6 +310,36 @@ def _act(name, *keys):
     return lambda ins, attrs, out_shapes, ctx: [activation(ins[0], name, [scalar(attrs[k]) for k in keys])]
 
 
+def _gelu(x, attrs):
+    return F.gelu(x, approximate=str(attrs["approximate"]))
+
+
+# Element-wise math (docs/ir.md), as sparsegate.reference computes it.
+MATH = {
+    "Exp": lambda x, a: torch.exp(x),
+    "Log": lambda x, a: torch.log(x),
+    "Sqrt": lambda x, a: torch.sqrt(x),
+    "Abs": lambda x, a: torch.abs(x),
+    "Neg": lambda x, a: -x,
+    "Reciprocal": lambda x, a: torch.reciprocal(x),
+    "Floor": lambda x, a: torch.floor(x),
+    "Ceil": lambda x, a: torch.ceil(x),
+    "Round": lambda x, a: torch.round(x),  # half to even, as ONNX
+    "Sign": lambda x, a: torch.sign(x),
+    "Erf": lambda x, a: torch.erf(x),
+    "Softplus": lambda x, a: F.softplus(x),
+    "Elu": lambda x, a: torch.where(x < 0, float(scalar(a["alpha"])) * torch.expm1(torch.clamp(x, max=0)), x),
+    "Selu": lambda x, a: float(scalar(a["gamma"])) * torch.where(
+        x > 0, x, float(scalar(a["alpha"])) * torch.expm1(torch.clamp(x, max=0))),
+    "Mish": lambda x, a: F.mish(x),
+    "Gelu": _gelu,
+}
+
+
+def _math(name):
+    return lambda ins, attrs, out_shapes, ctx: [MATH[name](ins[0], attrs)]
+
+
 OPS = {
     "Conv": conv,
     "Gemm": gemm,
@@ -328,6 +358,8 @@ OPS = {
     "HardSigmoid": _act("HardSigmoid", "alpha", "beta"),
     "Clip": lambda ins, attrs, out_shapes, ctx: [torch.clamp(ins[0], float(scalar(attrs["min"])),
                                                              float(scalar(attrs["max"])))],
+    **{name: _math(name) for name in MATH},
+    "Pow": _binary(torch.pow),
     "MaxPool": max_pool,
     "AveragePool": average_pool,
     "GlobalAveragePool": lambda ins, attrs, out_shapes, ctx: [

@@ -1,4 +1,4 @@
-// Add, Sub, Mul, Div, PRelu with numpy broadcasting (rank <= 8).
+// Add, Sub, Mul, Div, PRelu, Pow with numpy broadcasting (rank <= 8).
 // prepare collapses the broadcast into at most 8 dims where each dim is "both operands
 // full", "A broadcast" or "B broadcast"; run walks the outer dims and calls one inner loop
 // (vector-vector, vector-scalar or scalar-vector), SIMD128 where available. An optional fused
@@ -12,7 +12,7 @@
 
 namespace sg {
 
-enum BinOp { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_PRELU };
+enum BinOp { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_PRELU, BIN_POW };
 
 struct BinaryState : NodeState {
   BinOp op = BIN_ADD;
@@ -29,6 +29,7 @@ static inline float bin_scalar(BinOp op, float a, float b) {
     case BIN_SUB: return a - b;
     case BIN_MUL: return a * b;
     case BIN_DIV: return a / b;
+    case BIN_POW: return powf(a, b);
     default: return a < 0 ? a * b : a;
   }
 }
@@ -40,6 +41,11 @@ static inline v128_t bin_vec(BinOp op, v128_t a, v128_t b) {
     case BIN_SUB: return wasm_f32x4_sub(a, b);
     case BIN_MUL: return wasm_f32x4_mul(a, b);
     case BIN_DIV: return wasm_f32x4_div(a, b);
+    case BIN_POW: // libm's powf per lane (no SIMD pow), as the scalar tail computes it
+      return wasm_f32x4_make(powf(wasm_f32x4_extract_lane(a, 0), wasm_f32x4_extract_lane(b, 0)),
+                             powf(wasm_f32x4_extract_lane(a, 1), wasm_f32x4_extract_lane(b, 1)),
+                             powf(wasm_f32x4_extract_lane(a, 2), wasm_f32x4_extract_lane(b, 2)),
+                             powf(wasm_f32x4_extract_lane(a, 3), wasm_f32x4_extract_lane(b, 3)));
     default: return wasm_v128_bitselect(wasm_f32x4_mul(a, b), a, wasm_f32x4_lt(a, wasm_f32x4_splat(0.0f)));
   }
 }
@@ -84,6 +90,7 @@ SG_BIN_KERNELS(BIN_SUB, f32_sub)
 SG_BIN_KERNELS(BIN_MUL, f32_mul)
 SG_BIN_KERNELS(BIN_DIV, f32_div)
 SG_BIN_KERNELS(BIN_PRELU, f32_prelu)
+SG_BIN_KERNELS(BIN_POW, f32_pow)
 
 typedef void (*BinKernel)(const float*, const float*, float*, int64_t);
 
@@ -112,12 +119,12 @@ static void bin_relu(const float* a, const float* b, float* y, int64_t n) {
 }
 #define SG_BIN_RELU(MODE)                                                                    \
   {bin_relu<BIN_ADD, MODE>, bin_relu<BIN_SUB, MODE>, bin_relu<BIN_MUL, MODE>,              \
-   bin_relu<BIN_DIV, MODE>, bin_relu<BIN_PRELU, MODE>}
-static const BinKernel kReluKernels[3][5] = {SG_BIN_RELU(0), SG_BIN_RELU(1), SG_BIN_RELU(2)};
+   bin_relu<BIN_DIV, MODE>, bin_relu<BIN_PRELU, MODE>, bin_relu<BIN_POW, MODE>}
+static const BinKernel kReluKernels[3][6] = {SG_BIN_RELU(0), SG_BIN_RELU(1), SG_BIN_RELU(2)};
 #endif
-static const BinKernel kBinVV[] = {f32_add_vv, f32_sub_vv, f32_mul_vv, f32_div_vv, f32_prelu_vv};
-static const BinKernel kBinVS[] = {f32_add_vs, f32_sub_vs, f32_mul_vs, f32_div_vs, f32_prelu_vs};
-static const BinKernel kBinSV[] = {f32_add_sv, f32_sub_sv, f32_mul_sv, f32_div_sv, f32_prelu_sv};
+static const BinKernel kBinVV[] = {f32_add_vv, f32_sub_vv, f32_mul_vv, f32_div_vv, f32_prelu_vv, f32_pow_vv};
+static const BinKernel kBinVS[] = {f32_add_vs, f32_sub_vs, f32_mul_vs, f32_div_vs, f32_prelu_vs, f32_pow_vs};
+static const BinKernel kBinSV[] = {f32_add_sv, f32_sub_sv, f32_mul_sv, f32_div_sv, f32_prelu_sv, f32_pow_sv};
 
 static bool prepare_binary(OpCtx& ctx, BinOp op) {
   if (!ctx.need_io(2, 2, 1)) return false;
@@ -224,5 +231,7 @@ bool prepare_Div(OpCtx& ctx) { return prepare_binary(ctx, BIN_DIV); }
 void run_Div(OpCtx& ctx) { run_binary(ctx); }
 bool prepare_PRelu(OpCtx& ctx) { return prepare_binary(ctx, BIN_PRELU); }
 void run_PRelu(OpCtx& ctx) { run_binary(ctx); }
+bool prepare_Pow(OpCtx& ctx) { return prepare_binary(ctx, BIN_POW); }
+void run_Pow(OpCtx& ctx) { run_binary(ctx); }
 
 } // namespace sg

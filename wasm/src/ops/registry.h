@@ -18,6 +18,10 @@
   X(PRelu, SG_NO_OPT)                                                                      \
   X(Relu, SG_NO_OPT) X(Sigmoid, SG_NO_OPT) X(Tanh, SG_NO_OPT) X(HardSwish, SG_NO_OPT)      \
   X(Silu, SG_NO_OPT) X(LeakyRelu, SG_NO_OPT) X(HardSigmoid, SG_NO_OPT) X(Clip, SG_NO_OPT)  \
+  X(Exp, SG_NO_OPT) X(Log, SG_NO_OPT) X(Sqrt, SG_NO_OPT) X(Abs, SG_NO_OPT) X(Neg, SG_NO_OPT) \
+  X(Reciprocal, SG_NO_OPT) X(Floor, SG_NO_OPT) X(Ceil, SG_NO_OPT) X(Round, SG_NO_OPT)      \
+  X(Sign, SG_NO_OPT) X(Erf, SG_NO_OPT) X(Softplus, SG_NO_OPT) X(Elu, SG_NO_OPT)            \
+  X(Selu, SG_NO_OPT) X(Mish, SG_NO_OPT) X(Gelu, SG_NO_OPT) X(Pow, SG_NO_OPT)               \
   X(MaxPool, SG_NO_OPT) X(AveragePool, SG_NO_OPT)                                          \
   X(GlobalAveragePool, SG_NO_OPT) X(GlobalMaxPool, SG_NO_OPT)                              \
   X(Concat, SG_NO_OPT) X(Split, SG_NO_OPT) X(Slice, SG_NO_OPT) X(Reshape, SG_NO_OPT)       \
