@@ -32,5 +32,10 @@ def blazeface_sgm(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def blazeface_back_sgm(tmp_path_factory):
+    return _converted(tmp_path_factory, "blazeface_back")
+
+
+@pytest.fixture(scope="session")
 def yolo_sgm(tmp_path_factory):
     return _converted(tmp_path_factory, "yolov8n")

@@ -25,13 +25,12 @@ def app(tmp_path_factory):
     return build_app(tmp_path_factory.mktemp("app") / "site", progress=lambda *_: None)
 
 
-@pytest.fixture(scope="module")
-def onnxruntime_faces():
-    """BlazeFace through onnxruntime on the original ONNX, decoded by the Python helpers."""
+def onnxruntime_faces(name: str) -> list[dict]:
+    """The zoo's BlazeFace through onnxruntime on the original ONNX, decoded by the Python helpers."""
     ort = pytest.importorskip("onnxruntime")
-    meta = zoo.info("blazeface")
+    meta = zoo.info(name)
     x, transform = images.preprocess(images.sample_images()["astronaut"], meta["preprocess"])
-    sess = ort.InferenceSession(str(zoo.fetch("blazeface")), providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(str(zoo.fetch(name)), providers=["CPUExecutionProvider"])
     outs = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, {sess.get_inputs()[0].name: x})))
     return detect.decode(meta, outs, transform)
 
@@ -56,20 +55,23 @@ def _no_csp_violation(console):
     assert not violations, violations
 
 
-@pytest.mark.parametrize("backend,isolated,threads", [("wasm", False, 1), ("wasm-threads", True, 2)])
-def test_photo_face_matches_onnxruntime(app, onnxruntime_faces, tmp_path, backend, isolated, threads):
+@pytest.mark.parametrize("model,backend,isolated,threads", [("blazeface", "wasm", False, 1),
+                                                          ("blazeface", "wasm-threads", True, 2),
+                                                          ("blazeface_back", "wasm", False, 1)])
+def test_photo_face_matches_onnxruntime(app, tmp_path, model, backend, isolated, threads):
+    want = onnxruntime_faces(model)
     server, browser, console = StaticServer(app, isolated), launch_chromium(), []
     try:
-        page = _open(browser, f"{server.url}/index.html?model=blazeface&image=astronaut&backend={backend}", console)
+        page = _open(browser, f"{server.url}/index.html?model={model}&image=astronaut&backend={backend}", console)
         last = _result(page)
-        page.screenshot(path=str(tmp_path / f"{backend}.png"))
-        assert Image.open(tmp_path / f"{backend}.png").size[0] > 0
+        page.screenshot(path=str(tmp_path / f"{model}-{backend}.png"))
+        assert Image.open(tmp_path / f"{model}-{backend}.png").size[0] > 0
     finally:
         browser.close()
         server.close()
     assert last["threads"] == 1 if threads == 1 else last["threads"] >= 2
-    assert len(last["found"]) == len(onnxruntime_faces) == 1
-    np.testing.assert_allclose(last["found"][0]["box"], onnxruntime_faces[0]["box"], atol=10)
+    assert len(last["found"]) == len(want) == 1
+    np.testing.assert_allclose(last["found"][0]["box"], want[0]["box"], atol=10)
     _no_csp_violation(console)
 
 
@@ -143,7 +145,7 @@ def test_gate_slider_changes_macs_and_keeps_the_face(app):
     for result in seen.values():
         assert [d["label"] for d in result["found"]] == ["face"], result
     meta = json.loads((app / "app.json").read_text())
-    assert {m["id"] for m in meta["models"]} == {"blazeface", "blazeface-gated", "yolov8n"}
+    assert {m["id"] for m in meta["models"]} == {"blazeface", "blazeface_back", "blazeface-gated", "yolov8n"}
     _no_csp_violation(console)
 
 

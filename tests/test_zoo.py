@@ -116,7 +116,7 @@ def test_mobilenetv2_without_torch_fails_before_downloading(monkeypatch, tmp_pat
 
 # ---- metadata (no downloads) ----
 
-@pytest.mark.parametrize("name", ["blazeface", "yolov8n", "fashion_cnn"])
+@pytest.mark.parametrize("name", ["blazeface", "blazeface_back", "yolov8n", "fashion_cnn"])
 def test_info_carries_the_meta_fields(name):
     meta = zoo.info(name)
     assert META_KEYS <= set(meta)
@@ -196,6 +196,8 @@ def test_fashion_mnist_loader(monkeypatch, tmp_path):
 @pytest.mark.parametrize("name, sha256, inputs, outputs", [
     ("yolov8n", zoo._YOLOV8N.sha256, {"images": [1, 3, 320, 320]}, [[1, 22, 2100]]),
     ("blazeface", zoo._BLAZEFACE.sha256, {"input:0": [1, 128, 128, 3]},
+     [[1, 512, 1], [1, 384, 1], [1, 512, 16], [1, 384, 16]]),
+    ("blazeface_back", zoo._BLAZEFACE_BACK.sha256, {"input:0": [1, 256, 256, 3]},
      [[1, 512, 1], [1, 384, 1], [1, 512, 16], [1, 384, 16]]),
     ("mobilenetv2", zoo.MOBILENETV2_ONNX_SHA256_TORCH_2_13, {"input": [1, 3, 224, 224]}, [[1, 1000]]),
 ])

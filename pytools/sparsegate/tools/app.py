@@ -1,6 +1,7 @@
 """`sparsegate app`: lays the detection app (examples/detection) out as a folder any static
-server can host: the page, the JS package in `sparsegate/`, its models in `models/` (converted
-from the zoo, plus a gated BlazeFace made by `compress --gate`), photos in `samples/`, and
+server can host: the page, the JS package in `sparsegate/`, its models in `models/` (BlazeFace
+front-128 and back-256, YOLOv8n, converted from the zoo, plus a gated BlazeFace made by
+`compress --gate`), photos in `samples/`, and
 `app.json` listing them. Nothing in it needs Python at run time."""
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ GATE_BUDGET = 0.3
 
 
 def _models() -> list[dict]:
-    face = zoo.info("blazeface")
+    face, back = zoo.info("blazeface"), zoo.info("blazeface_back")
     yolo = zoo.info("yolov8n")
     return [
         {"id": "blazeface", "file": "models/blazeface.sgm", "label": "BlazeFace front-128 (faces)",
@@ -34,6 +35,8 @@ def _models() -> list[dict]:
          "label": "BlazeFace front-128, gated (faces)",
          "about": f"The same BlazeFace with gates calibrated by `sparsegate compress --gate {GATE_BUDGET}` on "
                   f"the bundled photos: the gate slider skips channels that barely contribute."},
+        {"id": "blazeface_back", "file": "models/blazeface_back.sgm", "label": "BlazeFace back-256 (smaller, farther faces)",
+         "about": back["description"] + f" ({back['source']}, {back['license']})."},
         {"id": "yolov8n", "file": "models/yolov8n.sgm",
          "label": "YOLOv8n, NudeNet's 18 body-part classes (not a general detector)",
          "about": yolo["description"] + f" ({yolo['source']}, {yolo['license']}). It finds the 18 body-part "
@@ -106,8 +109,8 @@ def build_app(out, force: bool = False, progress=print) -> Path:
     for name in SAMPLES:
         save_image(photos[name], samples / f"{name}.png")
     (out / "models").mkdir(exist_ok=True)
-    made = {"blazeface": _converted("blazeface", progress), "yolov8n": _converted("yolov8n", progress),
-            "blazeface-gated": _gated_blazeface(samples, progress)}
+    made = {name: _converted(name, progress) for name in ("blazeface", "blazeface_back", "yolov8n")}
+    made["blazeface-gated"] = _gated_blazeface(samples, progress)
     models = _models()
     for m in models:
         shutil.copy2(made[m["id"]], out / m["file"])

