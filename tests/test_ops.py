@@ -289,6 +289,21 @@ CASES: list[Case] = [
     case("Pow", [[2, 3, 5], C((1, 5), np.array([[2, 3, 0.5, -1, 0]], np.float32))], data="positive"),
     case("Pow", [C((6,), np.array([-2, -1, 0, 2, -3, 4], np.float32)), C((1,), np.array([3], np.float32))],
          name="Pow-negative-base-integer-exponent"),
+    # reductions: contiguous and split axes, kept innermost rows, size-1 and empty dims
+    *[case(op, [[2, 3, 5, 7]], axes=ax, keepdims=k, tol=2e-5 if op == "ReduceProd" else 1e-5)
+      for op in ("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL2",
+                 "ReduceLogSumExp")
+      for ax, k in (([1], 1), ([0, 2], 0), ([3], 0), ([0, 1, 2, 3], 1))],
+    case("ReduceMean", [[1, 13, 1, 33]], axes=[1, 3], keepdims=1),
+    case("ReduceSum", [[3, 1027]], axes=[1], keepdims=0, tol=1e-4),
+    case("ReduceSum", [[4099, 3]], axes=[0], keepdims=1, tol=1e-4),
+    case("ReduceMax", [[5, 3, 9]], axes=[1], keepdims=1, data="int"),
+    case("ReduceLogSumExp", [C((2, 5), np.array([[1000, 999, 998, -1, 0], [-np.inf] * 5], np.float32))],
+         axes=[1], keepdims=0, name="ReduceLogSumExp-large-and-inf"),
+    *[case(op, [[2, 0, 4]], axes=[1], keepdims=1, name=f"{op}-empty")
+      for op in ("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL2",
+                 "ReduceLogSumExp")],
+    case("ReduceSum", [[2, 0, 4]], axes=[2], keepdims=0, name="ReduceSum-empty-input-kept-axis"),
     # pools: floor and ceil output sizes, pads, dilations, count_include_pad
     case("MaxPool", [[1, 3, 9, 11]], kernel_shape=[3, 3], strides=[2, 2], pads=[0, 0, 0, 0],
          dilations=[1, 1]),
@@ -590,6 +605,11 @@ ERRORS = [
     (_bad("Gelu", [[2, 3]], [(2, 3)], approximate="erf"), "approximate"),
     (_bad("Gelu", [[2, 3]], [(2, 3)]), "attribute 'approximate' is missing"),
     (_bad("Pow", [[2, 3], [4, 3]], [(2, 3)]), "do not broadcast"),
+    (_bad("ReduceSum", [[2, 3]], [(2,)], axes=[2], keepdims=0), r"axes\[0\] = 2 is out of range"),
+    (_bad("ReduceSum", [[2, 3]], [(1, 1)], axes=[1, 1], keepdims=1), "twice"),
+    (_bad("ReduceMean", [[2, 3]], [(2, 1)], axes=[1], keepdims=0), r"expected \[2\]"),
+    (_bad("ReduceMax", [[2, 3]], [(2,)], axes=[1]), "attribute 'keepdims' is missing"),
+    (_bad("ReduceMin", [[2, 3]], [(2,)], axes=[1], keepdims=2), "keepdims"),
     (_bad("MaxPool", [[1, 2, 10, 10]], [(1, 2, 6, 6)], kernel_shape=[3, 3], strides=[2, 2],
           pads=[0, 0, 0, 0], dilations=[1, 1]), "gives 4..5"),
     (_bad("MaxPool", [[1, 2, 10, 10]], [(1, 2, 8, 8)], kernel_shape=[3], strides=[1, 1],

@@ -8,6 +8,7 @@ from ..ir import Graph, TensorInfo
 from . import ops_nn, ops_tensor
 from .builder import Builder, Unsupported, attributes
 from .check import check_graph
+from .exporters import ultralytics_metadata
 from .fold import analyze, live_nodes
 from .fuse import cleanup, fuse
 from .load import bind_inputs, initializer_values, load, name_nodes, opset_version
@@ -42,6 +43,8 @@ CONVERTERS = {
     "Selu": ops_tensor.selu,
     "Gelu": ops_tensor.gelu,
     "Pow": ops_tensor.pow_,
+    **{op: ops_tensor.reduce for op in ("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
+                                        "ReduceProd", "ReduceL2", "ReduceLogSumExp")},
     "Clip": ops_tensor.clip,
     "Concat": ops_tensor.concat,
     "Split": ops_tensor.split,
@@ -141,5 +144,6 @@ def import_onnx(model_or_path, input_shapes: dict | None = None,
         raise UnsupportedError(_message(source, problems), problems)
     graph = Graph(b.nodes, b.tensors, list(inputs), outputs,
                   metadata={"source": source, "opset": opset,
+                            **ultralytics_metadata(model, [b.tensors[o].shape for o in outputs]),
                             **({"fixed_dims": fixed_dims} if fixed_dims else {})})
     return cleanup(fuse(graph))

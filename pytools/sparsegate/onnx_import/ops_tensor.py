@@ -62,6 +62,32 @@ def pow_(b: Builder, node, attrs):
     b.emit("Pow", node.name, [base, exponent], [b.out(node.output[0])])
 
 
+def reduce(b: Builder, node, attrs):
+    """Reduce*: axes from the attribute or (ReduceSum 13+, all of them 18+) a constant input;
+    none given reduces every axis, or copies the input when noop_with_empty_axes is set."""
+    x = node.input[0]
+    rank = len(b.shape(x))
+    if len(node.input) > 1 and node.input[1]:
+        axes = [int(a) for a in b.const(node.input[1], f"{node.op_type} axes").reshape(-1)]
+    else:
+        axes = [int(a) for a in attrs.get("axes", [])]
+    keepdims, noop = int(attrs.get("keepdims", 1)), int(attrs.get("noop_with_empty_axes", 0))
+    if not axes and noop:
+        b.reshape(node.name, x, b.out(node.output[0]))
+        return
+    axes = axes or list(range(rank))
+    if any(not -rank <= a < rank for a in axes):
+        raise Unsupported(f"axes {axes} out of range for input '{x}' of rank {rank}")
+    norm = sorted({_axis(a, rank) for a in axes})
+    if len(norm) != len(axes):
+        raise Unsupported(f"axes {axes} repeat an axis")
+    if not norm:  # a scalar input: nothing to reduce
+        b.reshape(node.name, x, b.out(node.output[0]))
+        return
+    b.emit(node.op_type, node.name, [x], [b.out(node.output[0])], axes=norm,
+           keepdims=int(keepdims != 0))
+
+
 def clip(b: Builder, node, attrs):
     bounds = []
     for idx, default in ((1, -np.inf), (2, np.inf)):

@@ -94,6 +94,42 @@ def softmax(ins, attrs, out_shapes):
     return [(e / e.sum(axis=axis, keepdims=True)).astype(F32)]
 
 
+def _logsumexp(x, axis, keepdims):
+    m = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
+    safe = np.where(np.isfinite(m), m, 0)
+    y = safe + np.log(np.sum(np.exp(x - safe), axis=axis, keepdims=True))
+    y = np.where(np.isfinite(m), y, m)
+    return y if keepdims else np.squeeze(y, axis=axis)
+
+
+def _mean(x, axis, keepdims):
+    n = math.prod(x.shape[a] for a in axis)
+    total = np.sum(x, axis=axis, keepdims=keepdims)
+    return total / n if n else np.full_like(total, np.nan)  # 0/0, as the runtime
+
+
+# Reductions over `axes` (every axis listed, ≥ 0), in float64; an empty set gives the identity.
+_REDUCE = {
+    "ReduceSum": lambda x, ax, k: np.sum(x, axis=ax, keepdims=k),
+    "ReduceMean": lambda x, ax, k: _mean(x, ax, k),
+    "ReduceMax": lambda x, ax, k: np.max(x, axis=ax, keepdims=k, initial=-np.inf),
+    "ReduceMin": lambda x, ax, k: np.min(x, axis=ax, keepdims=k, initial=np.inf),
+    "ReduceProd": lambda x, ax, k: np.prod(x, axis=ax, keepdims=k),
+    "ReduceL2": lambda x, ax, k: np.sqrt(np.sum(x * x, axis=ax, keepdims=k)),
+    "ReduceLogSumExp": _logsumexp,
+}
+
+
+def _reduce(name):
+    def run(ins, attrs, out_shapes):
+        axes = tuple(int(a) for a in (attrs["axes"] if isinstance(attrs["axes"], (list, tuple))
+                                      else [attrs["axes"]]))
+        with np.errstate(all="ignore"):
+            y = _REDUCE[name](ins[0].astype(np.float64), axes, bool(int(scalar(attrs["keepdims"]))))
+        return [np.asarray(y, dtype=F32)]
+    return run
+
+
 def concat(ins, attrs, out_shapes):
     return [np.concatenate(ins, axis=int(scalar(attrs["axis"])))]
 
@@ -161,6 +197,7 @@ OPS = {
     "Pad": nn.pad,
     "Resize": nn.resize,
     "Softmax": softmax,
+    **{name: _reduce(name) for name in _REDUCE},
     "SparseConv": sparse.sparse_conv,
     "SparseGemm": sparse.sparse_gemm,
 }

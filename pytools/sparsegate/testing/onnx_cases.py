@@ -24,6 +24,8 @@ CONSTANT_SLOTS = {
     "Reshape": (1,), "Split": (1,), "Squeeze": (1,), "Unsqueeze": (1,), "Gather": (1,),
     "Dropout": (1, 2), "BatchNormalization": (1, 2, 3, 4), "Conv": (1, 2), "Gemm": (1, 2),
     "Expand": (1,), "Tile": (1,), "ConstantOfShape": (0,), "Range": (0, 1, 2),
+    **{op: (1,) for op in ("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd",
+                           "ReduceL2", "ReduceLogSumExp")},
 }
 
 # Cases where sparsegate follows onnxruntime rather than ONNX's reference implementation.

@@ -340,6 +340,40 @@ def _math(name):
     return lambda ins, attrs, out_shapes, ctx: [MATH[name](ins[0], attrs)]
 
 
+def _prod(x, axes, keepdim):
+    for a in sorted(axes, reverse=True):
+        x = torch.prod(x, dim=a, keepdim=keepdim)
+    return x
+
+
+def _extreme(fn, empty):
+    """amax/amin; over an empty axis the identity (∓inf), as the reference (torch refuses)."""
+    def run(x, axes, keepdim):
+        if any(x.shape[a] == 0 for a in axes):
+            shape = [1 if i in axes else d for i, d in enumerate(x.shape) if keepdim or i not in axes]
+            return torch.full(shape, empty, dtype=x.dtype, device=x.device)
+        return fn(x, dim=axes, keepdim=keepdim)
+    return run
+
+
+REDUCE = {
+    "ReduceSum": lambda x, ax, k: torch.sum(x, dim=ax, keepdim=k),
+    "ReduceMean": lambda x, ax, k: torch.mean(x, dim=ax, keepdim=k),
+    "ReduceMax": _extreme(torch.amax, -math.inf),
+    "ReduceMin": _extreme(torch.amin, math.inf),
+    "ReduceProd": _prod,
+    "ReduceL2": lambda x, ax, k: torch.sqrt(torch.sum(x * x, dim=ax, keepdim=k)),
+    "ReduceLogSumExp": lambda x, ax, k: torch.logsumexp(x, dim=ax, keepdim=k),
+}
+
+
+def _reduce(name):
+    def run(ins, attrs, out_shapes, ctx):
+        axes = attrs["axes"] if isinstance(attrs["axes"], (list, tuple)) else [attrs["axes"]]
+        return [REDUCE[name](ins[0], [int(a) for a in axes], bool(int(scalar(attrs["keepdims"]))))]
+    return run
+
+
 OPS = {
     "Conv": conv,
     "Gemm": gemm,
@@ -374,4 +408,5 @@ OPS = {
     "Pad": pad,
     "Resize": resize,
     "Softmax": lambda ins, attrs, out_shapes, ctx: [torch.softmax(ins[0], dim=int(scalar(attrs["axis"])))],
+    **{name: _reduce(name) for name in REDUCE},
 }
