@@ -93,6 +93,32 @@ uint32_t sg_session_arena_bytes(const sg_session* s); /* activation memory plann
 /* Bytes counted against max_bytes: activations plus per-node state and scratch. */
 double sg_session_memory_bytes(const sg_session* s);
 
+/* The validated graph, for executors outside the runtime (the WebGPU backend): read from the
+ * model this session was created from, after the loader and every op's prepare accepted it,
+ * so no host ever parses the file a second time. Indices are checked: out of range sets
+ * SG_ERR_INVALID in sg_last_error and returns -2 (counts, indices), -1 (rank, dim, kind,
+ * dtype, attribute type and size), NULL (names, data) or NaN (attribute values). */
+int sg_session_tensor_count(const sg_session* s);
+const char* sg_session_tensor_name(const sg_session* s, int tensor);
+int sg_session_tensor_kind(const sg_session* s, int tensor);  /* 0 activation, 1 constant, 2 graph input */
+int sg_session_tensor_dtype(const sg_session* s, int tensor); /* 1 float32, 3 int8, 6 int32, 10 float16 */
+int sg_session_tensor_rank(const sg_session* s, int tensor);
+int sg_session_tensor_dim(const sg_session* s, int tensor, int axis);
+/* Constants only (NULL and size 0 for other kinds): their bytes in wasm memory, valid while
+ * the model lives; dequantized weight-only constants are already float32 here. */
+const void* sg_session_tensor_data(const sg_session* s, int tensor);
+uint32_t sg_session_tensor_data_size(const sg_session* s, int tensor);
+int sg_session_node_input_count(const sg_session* s, int node);
+int sg_session_node_input(const sg_session* s, int node, int i);  /* tensor index; -1 = absent optional */
+int sg_session_node_output_count(const sg_session* s, int node);
+int sg_session_node_output(const sg_session* s, int node, int i); /* tensor index */
+int sg_session_node_attr_count(const sg_session* s, int node);
+const char* sg_session_node_attr_name(const sg_session* s, int node, int attr);
+int sg_session_node_attr_type(const sg_session* s, int node, int attr); /* 1 ints, 2 floats, 3 string */
+int sg_session_node_attr_size(const sg_session* s, int node, int attr); /* values, or string bytes */
+double sg_session_node_attr_value(const sg_session* s, int node, int attr, int i); /* ints and floats */
+const char* sg_session_node_attr_string(const sg_session* s, int node, int attr); /* NUL-terminated */
+
 #ifdef __cplusplus
 }
 #endif

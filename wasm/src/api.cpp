@@ -171,4 +171,100 @@ double sg_session_memory_bytes(const sg_session* s) {
   return s ? (double)s->activation_bytes + s->budget.used : 0;
 }
 
+// ---- the validated graph (sparsegate.h: for executors outside the runtime) ----
+
+static bool tensor_ok(const sg_session* s, int t) {
+  if (s && t >= 0 && t < (int)s->model->tensors.size()) return true;
+  set_error(SG_ERR_INVALID, "tensor index %d out of range", t);
+  return false;
+}
+static const Attr* attr_at(const sg_session* s, int node, int a) {
+  if (!node_ok(s, node)) return nullptr;
+  const std::vector<Attr>& attrs = s->model->nodes[node].attrs;
+  if (a >= 0 && a < (int)attrs.size()) return &attrs[a];
+  set_error(SG_ERR_INVALID, "attribute index %d out of range for node %d (%d attributes)", a, node, (int)attrs.size());
+  return nullptr;
+}
+static int list_at(const sg_session* s, int node, int i, bool output) {
+  if (!node_ok(s, node)) return -2;
+  const std::vector<int>& list = output ? s->model->nodes[node].outputs : s->model->nodes[node].inputs;
+  if (i >= 0 && i < (int)list.size()) return list[i];
+  set_error(SG_ERR_INVALID, "%s index %d out of range for node %d (%d %ss)", output ? "output" : "input", i, node,
+            (int)list.size(), output ? "output" : "input");
+  return -2;
+}
+
+int sg_session_tensor_count(const sg_session* s) { return s ? (int)s->model->tensors.size() : -2; }
+const char* sg_session_tensor_name(const sg_session* s, int t) {
+  return tensor_ok(s, t) ? s->model->tensors[t].name.c_str() : nullptr;
+}
+int sg_session_tensor_kind(const sg_session* s, int t) { return tensor_ok(s, t) ? s->model->tensors[t].kind : -1; }
+int sg_session_tensor_dtype(const sg_session* s, int t) { return tensor_ok(s, t) ? s->model->tensors[t].dtype : -1; }
+int sg_session_tensor_rank(const sg_session* s, int t) { return tensor_ok(s, t) ? s->model->tensors[t].shape.rank : -1; }
+int sg_session_tensor_dim(const sg_session* s, int t, int axis) {
+  if (!tensor_ok(s, t)) return -1;
+  const Shape& sh = s->model->tensors[t].shape;
+  if (axis < 0 || axis >= sh.rank) {
+    set_error(SG_ERR_INVALID, "axis %d out of range for tensor %d of rank %d", axis, t, sh.rank);
+    return -1;
+  }
+  return (int)sh.dims[axis];
+}
+const void* sg_session_tensor_data(const sg_session* s, int t) {
+  if (!tensor_ok(s, t)) return nullptr;
+  const Tensor& x = s->model->tensors[t];
+  return x.kind == TK_CONSTANT ? x.data : nullptr;
+}
+uint32_t sg_session_tensor_data_size(const sg_session* s, int t) {
+  if (!tensor_ok(s, t)) return 0;
+  const Tensor& x = s->model->tensors[t];
+  return x.kind == TK_CONSTANT && x.data ? (uint32_t)x.data_size : 0;
+}
+int sg_session_node_input_count(const sg_session* s, int node) {
+  return node_ok(s, node) ? (int)s->model->nodes[node].inputs.size() : -2;
+}
+int sg_session_node_input(const sg_session* s, int node, int i) { return list_at(s, node, i, false); }
+int sg_session_node_output_count(const sg_session* s, int node) {
+  return node_ok(s, node) ? (int)s->model->nodes[node].outputs.size() : -2;
+}
+int sg_session_node_output(const sg_session* s, int node, int i) { return list_at(s, node, i, true); }
+int sg_session_node_attr_count(const sg_session* s, int node) {
+  return node_ok(s, node) ? (int)s->model->nodes[node].attrs.size() : -2;
+}
+const char* sg_session_node_attr_name(const sg_session* s, int node, int a) {
+  const Attr* at = attr_at(s, node, a);
+  return at ? at->name.c_str() : nullptr;
+}
+int sg_session_node_attr_type(const sg_session* s, int node, int a) {
+  const Attr* at = attr_at(s, node, a);
+  return at ? at->type : -1;
+}
+int sg_session_node_attr_size(const sg_session* s, int node, int a) {
+  const Attr* at = attr_at(s, node, a);
+  if (!at) return -1;
+  if (at->type == Attr::INTS) return (int)at->ints.size();
+  if (at->type == Attr::FLOATS) return (int)at->floats.size();
+  return (int)at->str.size();
+}
+double sg_session_node_attr_value(const sg_session* s, int node, int a, int i) {
+  const Attr* at = attr_at(s, node, a);
+  if (!at) return __builtin_nan("");
+  int n = at->type == Attr::INTS ? (int)at->ints.size() : at->type == Attr::FLOATS ? (int)at->floats.size() : 0;
+  if (i < 0 || i >= n) {
+    set_error(SG_ERR_INVALID, "value index %d out of range for attribute '%s' of node %d (%d values)", i,
+              at->name.c_str(), node, n);
+    return __builtin_nan("");
+  }
+  return at->type == Attr::INTS ? (double)at->ints[i] : (double)at->floats[i];
+}
+const char* sg_session_node_attr_string(const sg_session* s, int node, int a) {
+  const Attr* at = attr_at(s, node, a);
+  if (!at) return nullptr;
+  if (at->type != Attr::STRING) {
+    set_error(SG_ERR_INVALID, "attribute '%s' of node %d is not a string", at->name.c_str(), node);
+    return nullptr;
+  }
+  return at->str.c_str();
+}
+
 } // extern "C"
