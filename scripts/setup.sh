@@ -18,12 +18,13 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 # torch (CPU) exports MobileNetV2 from its published weights; pinned to the wheel on disk.
+# ultralytics builds a YOLO11n from its model YAML for the own-detector test (AGPL: tests only).
 # The installed sparsegate must be this checkout's (an editable install of another clone would
 # test that clone's code).
-if ! python3 -c "import sys, sparsegate, onnxruntime, wasmtime, skimage, playwright, torch, matplotlib
+if ! python3 -c "import sys, sparsegate, onnxruntime, wasmtime, skimage, playwright, torch, matplotlib, ultralytics
 sys.exit(not sparsegate.__file__.startswith('$PWD/'))" 2>/dev/null; then
   echo "setup: installing Python packages"
-  python3 -m pip install -q --disable-pip-version-check -e ".[test]" "torch==2.13.0"
+  python3 -m pip install -q --disable-pip-version-check -e ".[test]" "torch==2.13.0" "ultralytics==8.4.190"
 fi
 
 # npm: Pyodide for the Pyodide host test, esbuild and Vite for the bundler tests, onnxruntime-web

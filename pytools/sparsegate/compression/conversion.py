@@ -26,7 +26,19 @@ def convert(src, dst=None, *, input_shapes: dict | None = None, constants: dict 
     if isinstance(src, (str, os.PathLike)):
         graph.metadata["source"] = os.path.basename(os.fspath(src))
     graph.metadata.update(metadata or {})
+    _check_labels(graph.metadata, graph.metadata.get("source", "<model>"))
     validate(graph, graph.metadata.get("source", "<model>"))
     if dst is not None:
         write_model(graph, dst)
     return graph
+
+
+def _check_labels(meta: dict, source: str) -> None:
+    """A detector's labels name each of its classes: a wrong count would mislabel every box."""
+    post, labels = meta.get("postprocess"), meta.get("labels")
+    if not isinstance(post, dict) or labels is None or "num_classes" not in post:
+        return
+    if not isinstance(labels, list) or len(labels) != post["num_classes"]:
+        count = len(labels) if isinstance(labels, list) else type(labels).__name__
+        raise InputError(f"{source}: {count} labels given for a detector of {post['num_classes']} "
+                         f"classes; give one label per class, in class-index order")

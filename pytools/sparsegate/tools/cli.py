@@ -34,12 +34,37 @@ def cmd_convert(args) -> int:
     if out.exists() and not args.force:
         raise SparsegateError(f"{out} exists; pass --force to overwrite it")
     if args.metadata:
-        meta = {**meta, **json.loads(Path(args.metadata).read_text())}
+        meta = {**meta, **_json_object(args.metadata)}
+    if args.labels:
+        meta = {**meta, "labels": _labels_file(args.labels)}
     t0 = time.perf_counter()
     graph = convert(src, out, input_shapes=parse_shapes(args.input_shape), metadata=meta)
     print(f"{src} -> {out}: {len(graph.nodes)} nodes, {out.stat().st_size / 1e6:.2f} MB "
           f"in {time.perf_counter() - t0:.1f} s")
     return 0
+
+
+def _json_object(path: str) -> dict:
+    try:
+        value = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as e:
+        raise SparsegateError(f"--metadata {path}: cannot read ({e.strerror or e})") from None
+    except (ValueError, RecursionError) as e:
+        raise SparsegateError(f"--metadata {path}: not valid JSON ({e})") from None
+    if not isinstance(value, dict):
+        raise SparsegateError(f"--metadata {path}: expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _labels_file(path: str) -> list[str]:
+    """Class names, one per line (blank lines ignored), in class-index order."""
+    try:
+        labels = [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError) as e:
+        raise SparsegateError(f"--labels {path}: cannot read ({e})") from None
+    if not labels:
+        raise SparsegateError(f"--labels {path}: no labels (expected one class name per line)")
+    return labels
 
 
 def cmd_inspect(args) -> int:
@@ -228,11 +253,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     c = sub.add_parser("convert", help="convert an ONNX model (or a zoo name) to .sgm")
-    c.add_argument("model", help="path to .onnx, or a zoo name (mobilenetv2, blazeface, yolov8n, fashion_cnn)")
+    c.add_argument("model", help=f"path to .onnx, or a zoo name ({', '.join(zoo.names())})")
     c.add_argument("-o", "--output", help="output .sgm path (default: the model's name with .sgm)")
     c.add_argument("--input-shape", action="append", metavar="NAME=D0,D1,…",
                    help="fix a dynamic input shape (repeatable)")
     c.add_argument("--metadata", metavar="JSON_FILE", help="extra metadata (labels, preprocess) to embed")
+    c.add_argument("--labels", metavar="TXT_FILE", help="class names, one per line (replaces the model's own)")
     c.add_argument("--force", action="store_true", help="overwrite an existing output file")
     c.set_defaults(func=cmd_convert)
 
