@@ -26,6 +26,7 @@ CONVERTERS = {
     "BatchNormalization": ops_nn.batch_norm,
     "Resize": ops_nn.resize,
     "Softmax": ops_nn.softmax,
+    "LayerNormalization": ops_nn.layer_norm,
     "Add": ops_tensor.binary,
     "Sub": ops_tensor.binary,
     "Mul": ops_tensor.binary,

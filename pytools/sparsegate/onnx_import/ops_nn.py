@@ -203,6 +203,53 @@ def resize(b: Builder, node, attrs):
            extrapolation_value=float(attrs.get("extrapolation_value", 0.0)))
 
 
+def layer_norm(b: Builder, node, attrs):
+    """LayerNormalization (opset 17): one IR node for Y; constant Scale/B are broadcast to the
+    normalized shape X.shape[axis:], run-time ones must have it already. Mean and InvStdDev,
+    when read, are computed beside it from ReduceMean, Sub, Mul, Add, Sqrt and Reciprocal."""
+    if int(attrs.get("stash_type", 1)) != 1:
+        raise Unsupported(f"stash_type {attrs['stash_type']} (float32 statistics only)")
+    x = node.input[0]
+    shape = b.shape(x)
+    rank = len(shape)
+    axis = int(attrs.get("axis", -1))
+    if not -rank <= axis < rank:
+        raise Unsupported(f"axis {axis} out of range for input '{x}' of shape {list(shape)}")
+    axis = axis + rank if axis < 0 else axis
+    norm = tuple(shape[axis:])
+    ins = [x]
+    for name, what in zip(node.input[1:3], ("Scale", "B")):
+        if not name:
+            continue
+        if tuple(b.shape(name)) == norm:
+            ins.append(name)
+            continue
+        v = b.value(name)
+        if v is None or not _broadcasts_to(v.shape, norm):
+            raise Unsupported(f"{what} '{name}' of shape {list(b.shape(name))} must be a constant "
+                              f"broadcasting to {list(norm)} or have that shape")
+        ins.append(b.add_const(f"{name}/full", np.broadcast_to(v.astype(np.float32), norm)))
+    epsilon = float(attrs.get("epsilon", 1e-5))
+    b.emit("LayerNormalization", node.name, ins, [b.out(node.output[0])], axis=axis, epsilon=epsilon)
+    outs = list(node.output) + [""] * (3 - len(node.output))
+    if not any(o and o in b.used for o in outs[1:]):
+        return
+    axes, stat = list(range(axis, rank)), tuple(shape[:axis]) + (1,) * (rank - axis)
+    mean = b.out(outs[1]) if outs[1] in b.used else b.temp(f"{node.name}/mean", stat)
+    b.emit("ReduceMean", f"{node.name}/mean", [x], [mean], axes=axes, keepdims=1)
+    if outs[2] not in b.used:
+        return
+    step = lambda op, ins, shp, name: b.emit(op, f"{node.name}/{name}", ins,  # noqa: E731
+                                             [b.temp(f"{node.name}/{name}", shp)]).outputs[0]
+    centered = step("Sub", [x, mean], shape, "centered")
+    var = b.temp(f"{node.name}/var", stat)
+    b.emit("ReduceMean", f"{node.name}/var", [step("Mul", [centered, centered], shape, "square")],
+           [var], axes=axes, keepdims=1)
+    eps = b.add_const(f"{node.name}/epsilon", np.array(epsilon, np.float32))
+    std = step("Sqrt", [step("Add", [var, eps], stat, "var_eps")], stat, "std")
+    b.emit("Reciprocal", f"{node.name}/inv_std", [std], [b.out(outs[2])])
+
+
 def softmax(b: Builder, node, attrs):
     x = node.input[0]
     shape = b.shape(x)

@@ -130,6 +130,15 @@ def _reduce(name):
     return run
 
 
+def layer_norm(ins, attrs, out_shapes):
+    x, scale, bias = (None if t is None else t.astype(np.float64) for t in ins[:3] + [None] * (3 - len(ins)))
+    axes = tuple(range(int(scalar(attrs["axis"])), x.ndim))
+    mean = x.mean(axis=axes, keepdims=True) if x.size else x
+    var = ((x - mean) ** 2).mean(axis=axes, keepdims=True) if x.size else x
+    y = (x - mean) / np.sqrt(var + float(scalar(attrs["epsilon"]))) * scale
+    return [(y if bias is None else y + bias).astype(F32)]
+
+
 def concat(ins, attrs, out_shapes):
     return [np.concatenate(ins, axis=int(scalar(attrs["axis"])))]
 
@@ -198,6 +207,7 @@ OPS = {
     "Resize": nn.resize,
     "Softmax": softmax,
     **{name: _reduce(name) for name in _REDUCE},
+    "LayerNormalization": layer_norm,
     "SparseConv": sparse.sparse_conv,
     "SparseGemm": sparse.sparse_gemm,
 }

@@ -346,6 +346,12 @@ def _prod(x, axes, keepdim):
     return x
 
 
+def layer_norm(ins, attrs, out_shapes, ctx):
+    x, axis = ins[0], int(scalar(attrs["axis"]))
+    bias = ins[2] if len(ins) > 2 else None
+    return [F.layer_norm(x, x.shape[axis:], ins[1], bias, float(scalar(attrs["epsilon"])))]
+
+
 def _extreme(fn, empty):
     """amax/amin; over an empty axis the identity (∓inf), as the reference (torch refuses)."""
     def run(x, axes, keepdim):
@@ -409,4 +415,5 @@ OPS = {
     "Resize": resize,
     "Softmax": lambda ins, attrs, out_shapes, ctx: [torch.softmax(ins[0], dim=int(scalar(attrs["axis"])))],
     **{name: _reduce(name) for name in REDUCE},
+    "LayerNormalization": layer_norm,
 }

@@ -31,6 +31,7 @@
   X(ReduceSum, SG_NO_OPT) X(ReduceMean, SG_NO_OPT) X(ReduceMax, SG_NO_OPT)                \
   X(ReduceMin, SG_NO_OPT) X(ReduceProd, SG_NO_OPT) X(ReduceL2, SG_NO_OPT)                 \
   X(ReduceLogSumExp, SG_NO_OPT)                                                            \
+  X(LayerNormalization, SG_OPT(2))       /* B is optional */                               \
   X(Dequantize, SG_OPT(1))               /* float16 data takes no scale */                 \
   X(ConvInt8, SG_OPT(3)) X(GemmInt8, SG_OPT(3))                                            \
   X(SparseConv, SG_OPT(4))                                                                 \
