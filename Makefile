@@ -19,7 +19,7 @@ WASM_MT_FLAGS := -O3 -msimd128 -std=c++17 -fno-exceptions -fno-rtti -Iwasm/inclu
   -sEXPORTED_FUNCTIONS=$(WASM_EXPORTS),_sg_threads_set,_sg_threads_get,_sg_threads_ready,_sg_threads_max
 MT_OUT := sparsegate-mt.mjs sparsegate-mt.wasm sparsegate-mt.worker.js
 
-.PHONY: wasm wasm-mt bench-peak setup demo test test-fast dist clean
+.PHONY: wasm wasm-mt bench-peak setup demo test test-fast dist lite lite-serve clean
 
 wasm: pytools/sparsegate/runtime/sparsegate.wasm web/src/sparsegate.wasm
 
@@ -63,6 +63,15 @@ dist: wasm wasm-mt
 	rm -rf dist && mkdir -p dist
 	python3 -m pip wheel -q --no-deps --no-build-isolation -w dist .
 	cd web && npm pack --silent --pack-destination ../dist
+
+# The offline JupyterLite site of examples/jupyterlite/ in build/lite/site (scripts/build_lite.py);
+# lite-serve serves it on 127.0.0.1:8765. LITE_ADD="a.sgm b.sgm" puts your files beside the notebooks.
+LITE_ARGS = $(foreach f,$(LITE_ADD),--add $(f))
+lite: wasm
+	python3 scripts/build_lite.py $(LITE_ARGS)
+
+lite-serve: wasm
+	python3 scripts/build_lite.py --serve $(LITE_ARGS)
 
 clean:
 	rm -rf build pytools/sparsegate/runtime/sparsegate.wasm web/src/sparsegate.wasm \

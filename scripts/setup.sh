@@ -27,6 +27,10 @@ sys.exit(not sparsegate.__file__.startswith('$PWD/'))" 2>/dev/null; then
   python3 -m pip install -q --disable-pip-version-check -e ".[test]" "torch==2.13.0" "ultralytics==8.4.190"
 fi
 
+# JupyterLite (make lite, tests/test_jupyterlite.py; jupyter-server indexes the notebooks), for Pyodide 314.
+python3 -c "import jupyterlite_core, jupyterlite_pyodide_kernel, jupyter_server" 2>/dev/null || python3 -m pip install -q \
+  --disable-pip-version-check "jupyterlite-core==0.8.6" "jupyterlite-pyodide-kernel==0.8.6" "jupyter-server==2.21.1"
+
 # npm: Pyodide for the Pyodide host test, esbuild and Vite for the bundler tests, onnxruntime-web
 # for the benchmarks (pinned, locked).
 for dir in tests/pyodide tests/web_apps web; do
@@ -36,9 +40,9 @@ for dir in tests/pyodide tests/web_apps web; do
   fi
 done
 
-# Pyodide's npm package ships no micropip: its wheel, pinned and hashed, for the Pyodide tests.
-if ! ls tests/pyodide/wheels/micropip-*.whl >/dev/null 2>&1; then
-  echo "setup: micropip for Pyodide"
+# Pyodide's npm package ships no wheels: micropip and the JupyterLite kernel's, pinned and hashed.
+if ! ls tests/pyodide/wheels/micropip-*.whl tests/pyodide/wheels/ipython-*.whl >/dev/null 2>&1; then
+  echo "setup: wheels for Pyodide"
   python3 -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: --python-version 3.14 \
     --require-hashes -r tests/pyodide/requirements.txt -d tests/pyodide/wheels
 fi

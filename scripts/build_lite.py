@@ -1,0 +1,166 @@
+"""`make lite`: builds examples/jupyterlite/ into an offline JupyterLite site (build/lite/site).
+
+Everything comes from this machine: JupyterLite from its PyPI packages (jupyterlite-core,
+jupyterlite-pyodide-kernel), Pyodide from the npm package in tests/pyodide/ (placed where the
+kernel addon expects it, static/pyodide/), its lock file pointed at the pure-Python wheels that
+scripts/setup.sh downloads (micropip and the kernel's ipython, jedi, ...: tests/pyodide/wheels),
+the sparsegate wheel built from this checkout (as `make dist` does) and offered to `%pip install`,
+and `disablePyPIFallback`, so that nothing is fetched from anywhere else. The notebooks' data is
+made here: the zoo's BlazeFace converted to .sgm and scikit-image's astronaut photo.
+
+    python3 scripts/build_lite.py            # build
+    python3 scripts/build_lite.py --serve    # build, then serve it on 127.0.0.1 (COOP/COEP)
+    python3 scripts/build_lite.py --add my_model.sgm   # your own files beside the notebooks
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PYODIDE = ROOT / "tests" / "pyodide" / "node_modules" / "pyodide"
+WHEELS = ROOT / "tests" / "pyodide" / "wheels"
+NOTEBOOKS = ROOT / "examples" / "jupyterlite"
+KERNEL = "@jupyterlite/pyodide-kernel-extension:kernel"
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def normalize(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def build_wheel(out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("sparsegate-*.whl"):
+        old.unlink()
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                    "-w", str(out), str(ROOT)], check=True)
+    (whl,) = out.glob("sparsegate-*.whl")
+    return whl
+
+
+def stage_pyodide(dest: Path) -> list[str]:
+    """Pyodide from npm at `dest`, with the lock file's entries for the downloaded wheels
+    pointing at local copies (file name and sha256). Returns the packages it pointed."""
+    if not (PYODIDE / "pyodide.mjs").exists():
+        sys.exit(f"build_lite: no Pyodide at {PYODIDE}: run scripts/setup.sh")
+    wheels = sorted(WHEELS.glob("*.whl"))
+    if not any(w.name.startswith("ipython-") for w in wheels):
+        sys.exit(f"build_lite: the kernel's wheels are missing from {WHEELS}: run scripts/setup.sh")
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    for f in PYODIDE.iterdir():
+        if f.is_file() and not f.name.endswith(".map"):
+            shutil.copy2(f, dest / f.name)
+    lock = json.loads((PYODIDE / "pyodide-lock.json").read_text())
+    by_name = {normalize(k): v for k, v in lock["packages"].items()}
+    pointed = []
+    for w in wheels:
+        entry = by_name.get(normalize(w.name.split("-")[0]))
+        if entry is None:
+            continue  # not a lock package (comm): offered to piplite instead
+        shutil.copy2(w, dest / w.name)
+        entry["file_name"], entry["sha256"] = w.name, sha256(w)
+        pointed.append(entry["name"])
+    (dest / "pyodide-lock.json").write_text(json.dumps(lock))
+    return pointed
+
+
+def make_contents(dest: Path, extra: list[Path]) -> None:
+    """The notebooks (every file in examples/jupyterlite/) and their data: BlazeFace as .sgm,
+    the astronaut photo (PPM for pixels a notebook reads without Pillow, JPEG to show), and the
+    user's `extra` files (their own .sgm models) beside them."""
+    import numpy as np
+    from PIL import Image
+    import sparsegate as sg
+    from sparsegate import zoo
+    from sparsegate.vision import images
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    for f in [*sorted(NOTEBOOKS.iterdir()), *extra]:
+        if f.is_file():
+            shutil.copy2(f, dest / f.name)
+    sgm = zoo.cache_dir() / "blazeface.sgm"
+    src = zoo.fetch("blazeface")
+    if not sgm.exists() or sgm.stat().st_mtime < src.stat().st_mtime:
+        sg.convert(src, sgm, metadata=zoo.info("blazeface"))
+    shutil.copy2(sgm, dest / "blazeface.sgm")
+    photo = np.asarray(images.sample_images()["astronaut"], np.uint8)
+    h, w = photo.shape[:2]
+    (dest / "astronaut.ppm").write_bytes(b"P6\n%d %d\n255\n" % (w, h) + photo.tobytes())
+    Image.fromarray(photo).save(dest / "astronaut.jpg", quality=85)
+
+
+def build(out: Path, extra: list[Path] = ()) -> Path:
+    start = time.time()
+    src, site = out / "src", out / "site"
+    whl = build_wheel(out / "wheels")
+    pointed = stage_pyodide(src / "static" / "pyodide")
+    make_contents(out / "contents", list(extra))
+    config = {"jupyter-config-data": {
+        "exposeAppInBrowser": True,  # lets tests drive the app (window.jupyterapp)
+        # binary files reach the kernel as bytes (an unknown extension would be read as text)
+        "fileTypes": {"sgm": {"name": "sgm", "extensions": [".sgm"], "fileFormat": "base64",
+                              "mimeTypes": ["application/octet-stream"]},
+                      "ppm": {"name": "ppm", "extensions": [".ppm"], "fileFormat": "base64",
+                              "mimeTypes": ["image/x-portable-pixmap"]}},
+        "litePluginSettings": {KERNEL: {"disablePyPIFallback": True,
+                                        "pyodideUrl": "./static/pyodide/pyodide.mjs"}}}}
+    (src / "jupyter-lite.json").write_text(json.dumps(config, indent=2))
+    extra = [w for w in sorted(WHEELS.glob("*.whl")) if not (src / "static" / "pyodide" / w.name).exists()]
+    if site.exists():
+        shutil.rmtree(site)
+    for state in out.glob(".jupyterlite.doit.db*"):  # a fresh build each time: its task cache
+        state.unlink()                                # would skip patching a rebuilt site
+    # Python's mimetypes calls .sgm text/SGML, and the site would then hand the kernel a model
+    # decoded as text: the indexer runs with .sgm as bytes.
+    run = ("import mimetypes; mimetypes.add_type('application/octet-stream', '.sgm'); "
+           "from jupyterlite_core.app import main; main()")
+    cmd = [sys.executable, "-c", run, "build", "--lite-dir", str(src), "--output-dir", str(site),
+           "--contents", str(out / "contents"), "--apps", "lab", "--no-sourcemaps"]
+    for w in [whl, *extra]:
+        cmd += ["--piplite-wheels", str(w)]
+    subprocess.run(cmd, check=True, cwd=out)
+    size = sum(f.stat().st_size for f in site.rglob("*") if f.is_file())
+    print(f"build_lite: {site} ({size / 1e6:.1f} MB; Pyodide lock pointed at local wheels for "
+          f"{len(pointed)} packages; {time.time() - start:.0f} s)")
+    return site
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=ROOT / "build" / "lite")
+    ap.add_argument("--serve", action="store_true", help="serve the site on 127.0.0.1 after building")
+    ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument("--add", type=Path, action="append", default=[], metavar="FILE",
+                    help="a file to put beside the notebooks (a .sgm of your own); repeatable")
+    args = ap.parse_args(argv)
+    missing = [str(f) for f in args.add if not f.is_file()]
+    if missing:
+        ap.error(f"no such file: {', '.join(missing)}")
+    site = build(args.out.resolve(), [f.resolve() for f in args.add])
+    if args.serve:
+        from sparsegate.tools.serve import Server
+        server = Server(site, port=args.port)
+        print(f"build_lite: serving {server.url}/lab/index.html (Ctrl-C stops)")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            server.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
