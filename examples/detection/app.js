@@ -100,6 +100,7 @@ async function detect(source) {
 }
 
 function fail(e) {
+  if (e?.code === "released") return; // a run on the model just switched away from
   $("readout").textContent = `error: ${e.message}`;
   window.app.error = e.message;
 }
