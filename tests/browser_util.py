@@ -29,6 +29,9 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 HARNESS = "/web/test/harness.html"
+# WebGPU without GPU hardware: Debian's Chromium on SwiftShader (Vulkan), with --disable-gpu
+# dropped from CHROMIUM_ARGS (launch_chromium(webgpu=True)).
+WEBGPU_ARGS = ["--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader", "--enable-features=Vulkan"]
 
 
 class BrowserError(Exception):
@@ -125,14 +128,16 @@ def browser_available() -> str | None:
 _shared: dict = {}
 
 
-def launch_chromium(extra_args: list[str] | None = None):
+def launch_chromium(extra_args: list[str] | None = None, webgpu: bool = False):
     """A new headless Chromium from the process's one Playwright: its sync API refuses to start
-    a second Playwright while one is running, and the shared runner keeps one for the session."""
+    a second Playwright while one is running, and the shared runner keeps one for the session.
+    `webgpu`: without --disable-gpu and with WEBGPU_ARGS (SwiftShader's adapter)."""
     if "playwright" not in _shared:
         from playwright.sync_api import sync_playwright
         _shared["playwright"] = sync_playwright().start()
+    base = [a for a in CHROMIUM_ARGS if a != "--disable-gpu"] + WEBGPU_ARGS if webgpu else CHROMIUM_ARGS
     return _shared["playwright"].chromium.launch(executable_path=CHROMIUM, headless=True,
-                                                 args=CHROMIUM_ARGS + (extra_args or []))
+                                                 args=base + (extra_args or []))
 
 
 def shared_runner() -> BrowserRunner:

@@ -72,8 +72,14 @@ test("unknown options warn and name the supported ones; a missing backend is an 
   }
   assert.equal(warned.length, 1);
   assert.match(warned[0], /ignores unknown options executionProvider, numThread \(supported: backend, executionProviders/);
-  await assert.rejects(Session.create(fixturePath("tiny_cnn.sgm"), { executionProviders: ["webgpu"] }),
-    (e) => e.code === "backend" && /"webgpu" is not available \(this build has: "wasm"\)/.test(e.message));
+  await assert.rejects(Session.create(fixturePath("tiny_cnn.sgm"), { executionProviders: ["webnn"] }),
+    (e) => e.code === "backend" && /"webnn" is not available \(this build has: "wasm", "webgpu"\)/.test(e.message));
+  // Node has no navigator.gpu: webgpu refuses with "backend"; listed before wasm, wasm runs it
+  await assert.rejects(Session.create(fixturePath("tiny_cnn.sgm"), { backend: "webgpu" }),
+    (e) => e.code === "backend" && /webgpu: this host has no navigator.gpu/.test(e.message));
+  const s = await Session.create(fixturePath("tiny_cnn.sgm"), { executionProviders: ["webgpu", "wasm"] });
+  assert.equal(s.backend, "wasm");
+  s.release();
   await assert.rejects(Session.create(fixturePath("tiny_cnn.sgm"), { worker: true }),
     (e) => e.code === "backend" && /Web Workers/.test(e.message));
   await assert.rejects(Session.create(fixturePath("tiny_cnn.sgm"), { maxMemory: -1 }),

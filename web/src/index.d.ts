@@ -13,8 +13,11 @@ export class SparsegateError extends Error {
 }
 
 export interface SessionOptions {
-  /** "auto" picks the first available backend that takes the model; this build has "wasm". */
-  backend?: "auto" | "wasm";
+  /** "auto" picks the first available backend that takes the model: "wasm" for now, since
+   * the WGSL kernels are not yet measured on a real GPU. "webgpu" runs models whose ops all
+   * have a kernel (WEBGPU_OPS; f32, not gated, int8 or sparse), else refuses with
+   * "unsupported" naming the op, or "backend" without navigator.gpu or an adapter. */
+  backend?: "auto" | "wasm" | "webgpu";
   /** onnxruntime-web style: the backends to try, in order ("cpu" means "wasm"). */
   executionProviders?: (string | { name: string })[];
   /** sparsegate.wasm: URL, path, bytes or a compiled module (default: see env.wasm.wasmPaths). */
@@ -54,8 +57,8 @@ export function clearModelCache(model?: string | URL, options?: { cacheKey?: str
 
 /** What Session.create picked, and why. */
 export interface BackendInfo {
-  readonly backend: "wasm";
-  readonly build: "sparsegate.wasm" | "sparsegate-mt";
+  readonly backend: "wasm" | "webgpu";
+  readonly build: string;
   readonly threads: number;
   readonly requestedThreads: "auto" | number;
   readonly crossOriginIsolated: boolean;
@@ -64,6 +67,10 @@ export interface BackendInfo {
   readonly reason: string;
   /** True in worker mode. */
   readonly worker?: boolean;
+  /** webgpu: the adapter's info, and the arithmetic ("f32"). */
+  readonly adapter?: { readonly vendor: string; readonly architecture: string; readonly device: string;
+    readonly description: string };
+  readonly precision?: "f32";
 }
 
 export interface TensorInfo {
@@ -140,6 +147,9 @@ export class Session {
   /** Frees the session; a second call does nothing, any other call afterwards throws. */
   release(): void;
 }
+
+/** The ops the webgpu backend has WGSL kernels for. */
+export const WEBGPU_OPS: readonly string[];
 
 /** The runtime's version without loading a model. */
 export function runtimeVersion(options?: Pick<SessionOptions, "wasm">): Promise<string>;

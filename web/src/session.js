@@ -1,7 +1,7 @@
 // The backend-free session layer: options, feed checks, metadata, outputs as Tensors, release
 // and trap state. Everything that touches a runtime is in a backend (backends/).
 
-import { pickBackends } from "./backends/registry.js";
+import { autoNote, pickBackends } from "./backends/registry.js";
 import { cachedModelBytes, evictModel } from "./cache.js";
 import { env } from "./env.js";
 import { SparsegateError, warnOnce } from "./errors.js";
@@ -65,7 +65,8 @@ export class Session {
 
   /** Loads a model (URL, path in Node, bytes, Response or Blob) and plans a session on the
    * first backend that takes it. Options:
-   * - backend: "auto" | "wasm" (or executionProviders: ["wasm"], as onnxruntime-web);
+   * - backend: "auto" | "wasm" | "webgpu" (or executionProviders: ["webgpu", "wasm"], as
+   *   onnxruntime-web); "auto" picks wasm for now (`backendInfo.reason` says why);
    * - threads: "auto" (default `env.wasm.numThreads`) or a number; more than 1 needs a
    *   crossOriginIsolated page (else a console warning and 1 thread; `backendInfo.reason`);
    * - worker: true runs the session in a module Web Worker behind the same API;
@@ -80,6 +81,9 @@ export class Session {
       return opened(await workerSession(model, options));
     }
     const backends = pickBackends(options);
+    if ((options.backend === undefined || options.backend === "auto") && options.executionProviders === undefined) {
+      options.autoNote = autoNote();
+    }
     const load = () => (options.cache ? cachedModelBytes(model, options.cacheKey) : readBytes(model, "model")
       .then((bytes) => ({ bytes, cached: false })));
     let loading = load();

@@ -1,7 +1,8 @@
 // Backends by name. A backend is { name, supports(backendSession-independent options),
 // create(bytesPromise, options) → backend session }; a backend session has inputs, outputs
 // ([{name, dims, type}]), metadataText, info, run(arrays), setGate, stats, runRange, release.
-// Adding one (WebGPU) is one more folder and one registerBackend call in index.js.
+// Adding one is one more folder and one registerBackend call in index.js. A backend with
+// `auto: false` (webgpu, for now) runs only when asked for by name; its `autoReason` says why.
 
 import { SparsegateError, warnOnce } from "../errors.js";
 
@@ -23,7 +24,7 @@ export function pickBackends(options) {
   else if (options.executionProviders !== undefined) {
     wanted = Array.from(options.executionProviders, (p) => (typeof p === "string" ? p : p?.name))
       .map((p) => (p === "cpu" ? "wasm" : p));
-  } else return names.map((n) => backends.get(n));
+  } else return names.map((n) => backends.get(n)).filter((b) => b.auto !== false);
   const found = wanted.filter((n) => backends.has(n));
   if (found.length === 0) {
     throw new SparsegateError(`backend ${wanted.map((n) => `"${n}"`).join(", ")} is not available `
@@ -32,4 +33,9 @@ export function pickBackends(options) {
   const missing = wanted.filter((n) => !backends.has(n));
   if (missing.length) warnOnce(`backend ${missing.join(", ")} is not available in this build: using ${found.join(", ")}`);
   return found.map((n) => backends.get(n));
+}
+
+/** Why "auto" skipped the backends it never picks ("" when none). */
+export function autoNote() {
+  return [...backends.values()].filter((b) => b.auto === false).map((b) => b.autoReason).filter(Boolean).join("; ");
 }

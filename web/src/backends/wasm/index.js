@@ -46,7 +46,7 @@ export const wasmBackend = {
       crossOriginIsolated: choice.crossOriginIsolated,
       hardwareConcurrency: choice.hardwareConcurrency,
       simd: true,
-      reason: choice.reason,
+      reason: [choice.reason, options.autoNote].filter(Boolean).join("; "),
     });
     return new WasmSession(rt, bytes, info, { maxMemory: options.maxMemory, maxMacs: options.maxMacs });
   },

@@ -2,6 +2,7 @@
 // (feeds, names, release state) live in ../../session.js; this file only moves bytes.
 
 import { RUNTIME_ERROR_CODES, SparsegateError } from "../../errors.js";
+import { readGraph } from "./graph.js";
 
 const numel = (dims) => dims.reduce((n, d) => n * d, 1);
 
@@ -90,6 +91,11 @@ export class WasmSession {
         return rt.heap().f32.slice(ptr >>> 2, (ptr >>> 2) + numel(info.dims));
       });
     });
+  }
+
+  /** The validated graph (./graph.js), for executors other than this one. */
+  graph() {
+    return this.#guard(() => readGraph(this.#rt, this.#session));
   }
 
   setGate(gate) {

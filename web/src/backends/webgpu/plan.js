@@ -1,0 +1,137 @@
+// The validated graph (../wasm/graph.js) → a list of dispatches: per node the kernel
+// (./wgsl), its parameter words and the tensors it binds. No GPU here: session.js turns the
+// plan into buffers, pipelines and one compute pass.
+
+import { ACT } from "./wgsl/common.js";
+
+const UNARY = { Relu: "Relu", Sigmoid: "Sigmoid", Tanh: "Tanh", Silu: "Silu", HardSwish: "HardSwish",
+  HardSigmoid: "HardSigmoid", LeakyRelu: "LeakyRelu", Clip: "Clip" };
+const BINARY = { Add: 0, Sub: 1, Mul: 2, Div: 3 };
+const POOLS = ["MaxPool", "AveragePool"];
+/** The ops with a WGSL kernel (f32). */
+export const WEBGPU_OPS = Object.freeze(["Conv", "Gemm", ...Object.keys(UNARY), ...Object.keys(BINARY), ...POOLS,
+  "GlobalAveragePool", "Reshape", "Concat", "Softmax"].sort());
+
+const numel = (dims) => dims.reduce((n, d) => n * d, 1);
+
+/** Why this graph cannot run here (a message naming the op and node), or null. */
+export function refusal(graph) {
+  for (const node of graph.nodes) {
+    const where = `op '${node.op}' (node '${node.name}')`;
+    if (!WEBGPU_OPS.includes(node.op)) return `no WGSL kernel for ${where}`;
+    if (node.attrs.gate_kind !== undefined) return `no WGSL kernel for gated ${where} yet`;
+    for (const t of [...node.inputs, ...node.outputs]) {
+      const tensor = graph.tensors[t];
+      if (tensor && tensor.dtype !== "float32") {
+        return `no WGSL kernel for ${tensor.dtype} tensor '${tensor.name}' of ${where}`;
+      }
+    }
+    if (["Add", "Sub", "Mul", "Div"].includes(node.op) && graph.tensors[node.outputs[0]].dims.length > 8) {
+      return `no WGSL kernel for ${where} of rank > 8`;
+    }
+  }
+  return null;
+}
+
+/** Parameter words: integers as u32, floats as their f32 bits. */
+class Words {
+  constructor() { this.u32 = []; this.f = new Set(); }
+  int(...v) { for (const x of v) this.u32.push(x >>> 0); return this; }
+  float(...v) { for (const x of v) { this.f.add(this.u32.length); this.u32.push(x); } return this; }
+  array() {
+    const out = new Uint32Array(Math.max(this.u32.length, 1));
+    const f32 = new Float32Array(out.buffer);
+    this.u32.forEach((v, i) => { if (this.f.has(i)) f32[i] = v; else out[i] = v; });
+    return out;
+  }
+}
+
+function activation(attrs) {
+  const name = attrs.activation ?? "";
+  const params = attrs.activation_params ?? [];
+  if (!(name in ACT)) throw new Error(`unknown fused activation '${name}'`);
+  return [ACT[name], params[0] ?? 0, params[1] ?? 0];
+}
+const one = (v, fallback) => (v === undefined ? fallback : Array.isArray(v) ? v[0] : v);
+
+/** → {alias: Map(tensor → tensor whose buffer it shares), steps: [{kernel, params, bind, count}]}.
+ * `bind` lists tensor indices (-1: the 4-byte zero buffer for an absent optional input). */
+export function plan(graph) {
+  const T = graph.tensors;
+  const alias = new Map();
+  const root = (t) => (alias.has(t) ? alias.get(t) : t);
+  const steps = [];
+  const step = (kernel, words, bind, count) => steps.push({ kernel, params: words.array(), bind: bind.map(root), count });
+  for (const node of graph.nodes) {
+    const { op, attrs } = node;
+    const [x] = node.inputs, [y] = node.outputs;
+    const xd = T[x].dims, yd = T[y].dims, total = numel(yd);
+    if (op === "Conv") {
+      const [N, C, H, W] = xd, [, M, OH, OW] = yd, [, , kH, kW] = T[node.inputs[1]].dims;
+      void N;
+      const b = node.inputs[2] ?? -1;
+      const [a, p0, p1] = activation(attrs);
+      step("conv", new Words().int(total, C, H, W, M, OH, OW, kH, kW, ...attrs.strides, attrs.pads[0], attrs.pads[1],
+        ...attrs.dilations, one(attrs.group, 1), b >= 0 ? 1 : 0, a).float(p0, p1), [x, node.inputs[1], b, y], total);
+    } else if (op === "Gemm") {
+      const ta = one(attrs.transA, 0), tb = one(attrs.transB, 0);
+      const [M, N] = yd, K = ta ? xd[0] : xd[1];
+      const c = node.inputs[2] ?? -1;
+      let rows = 0, cols = 0;
+      if (c >= 0) {
+        const cd = T[c].dims;
+        rows = cd.length === 2 ? cd[0] : 1;
+        cols = cd.length === 2 ? cd[1] : cd.length === 1 ? cd[0] : 1;
+      }
+      const [a, p0, p1] = activation(attrs);
+      step("gemm", new Words().int(total, M, N, K, ta, tb).float(one(attrs.alpha, 1), one(attrs.beta, 1))
+        .int(rows, cols, a).float(p0, p1), [x, node.inputs[1], c, y], total);
+    } else if (op in UNARY) {
+      let p0 = 0, p1 = 0;
+      if (op === "Clip") p0 = one(attrs.min, -Infinity), p1 = one(attrs.max, Infinity);
+      if (op === "LeakyRelu") p0 = one(attrs.alpha, 0.01);
+      if (op === "HardSigmoid") p0 = one(attrs.alpha, 0.2), p1 = one(attrs.beta, 0.5);
+      step("unary", new Words().int(total, ACT[op]).float(p0, p1), [x, y], total);
+    } else if (op in BINARY) {
+      const rank = yd.length;
+      const strides = (dims) => { // right-aligned, 0 on broadcast axes
+        const out = new Array(8).fill(0);
+        let s = 1;
+        for (let k = dims.length - 1, a = rank - 1; k >= 0; k--, a--) {
+          out[a] = dims[k] === 1 && yd[a] !== 1 ? 0 : s;
+          s *= dims[k];
+        }
+        return out;
+      };
+      const dims = [...yd, ...new Array(8 - rank).fill(1)];
+      const [a, p0, p1] = activation(attrs);
+      step("binary", new Words().int(total, rank, BINARY[op], a).float(p0, p1).int(...dims,
+        ...strides(T[x].dims), ...strides(T[node.inputs[1]].dims)), [x, node.inputs[1], y], total);
+    } else if (POOLS.includes(op)) {
+      const [, C, H, W] = xd, [, , OH, OW] = yd;
+      const [pT, pL, pB, pR] = attrs.pads ?? [0, 0, 0, 0];
+      const [dH, dW] = attrs.dilations ?? [1, 1];
+      step("pool", new Words().int(total, C, H, W, OH, OW, ...attrs.kernel_shape, ...attrs.strides, pT, pL, dH, dW,
+        op === "MaxPool" ? 1 : 0, one(attrs.count_include_pad, 0), pB, pR), [x, y], total);
+    } else if (op === "GlobalAveragePool") {
+      step("globalAveragePool", new Words().int(xd[0] * xd[1], numel(xd.slice(2))), [x, y], xd[0] * xd[1]);
+    } else if (op === "Reshape") {
+      alias.set(y, root(x));
+    } else if (op === "Concat") {
+      const axis = one(attrs.axis, 0), inner = numel(yd.slice(axis + 1));
+      let offset = 0;
+      for (const t of node.inputs) {
+        const n = numel(T[t].dims), chunk = T[t].dims[axis] * inner;
+        if (n > 0) step("copySlab", new Words().int(n, chunk, yd[axis] * inner, offset), [t, y], n);
+        offset += chunk;
+      }
+    } else if (op === "Softmax") {
+      const axis = one(attrs.axis, yd.length - 1), inner = numel(yd.slice(axis + 1));
+      const rows = numel(yd.slice(0, axis)) * inner;
+      step("softmax", new Words().int(rows, yd[axis], inner), [x, y], rows);
+    } else {
+      throw new Error(`no WGSL kernel for op '${op}'`); // refusal() keeps this unreachable
+    }
+  }
+  return { alias, steps };
+}

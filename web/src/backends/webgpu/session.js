@@ -1,0 +1,136 @@
+// A session on a GPUDevice: the plan (./plan.js) as buffers and passes. Created once: one
+// storage buffer per tensor (constants uploaded here, Reshape outputs share their input's
+// buffer), one pipeline per kernel, one bind group and parameter buffer per dispatch, a
+// staging buffer per output. A run: write the inputs, encode every dispatch in one compute
+// pass plus the output copies, submit once, map the staging buffers and copy them out.
+
+import { SparsegateError } from "../../errors.js";
+import { plan } from "./plan.js";
+import { WORKGROUP } from "./wgsl/common.js";
+import { conv, gemm } from "./wgsl/conv.js";
+import { binary, unary } from "./wgsl/elementwise.js";
+import { globalAveragePool, pool } from "./wgsl/pool.js";
+import { copySlab, softmax } from "./wgsl/data.js";
+
+const KERNELS = { conv, gemm, unary, binary, pool, globalAveragePool, copySlab, softmax };
+const MAX_GROUPS = 65535;
+const numel = (dims) => dims.reduce((n, d) => n * d, 1);
+const bytesOf = (dims) => Math.max(4, Math.ceil(numel(dims) * 4 / 4) * 4);
+
+export async function createWebGPUSession(device, wasm, graph, info) {
+  const S = GPUBufferUsage;
+  device.pushErrorScope("validation");
+  device.pushErrorScope("out-of-memory");
+  const { alias, steps } = plan(graph);
+  const buffers = graph.tensors.map((t, i) => {
+    if (alias.has(i)) return null;
+    const buffer = device.createBuffer({ size: bytesOf(t.dims), usage: S.STORAGE | S.COPY_DST | S.COPY_SRC,
+      label: t.name });
+    if (t.kind === "constant") device.queue.writeBuffer(buffer, 0, t.data);
+    return buffer;
+  });
+  alias.forEach((root, t) => { buffers[t] = buffers[root]; });
+  const zero = device.createBuffer({ size: 4, usage: S.STORAGE, label: "absent input" });
+  const pipelines = {};
+  for (const name of new Set(steps.map((s) => s.kernel))) {
+    const module = device.createShaderModule({ code: KERNELS[name], label: name });
+    pipelines[name] = device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" }, label: name });
+  }
+  const dispatches = steps.filter((s) => s.count > 0).map((s) => { // an empty tensor: nothing to do
+    const params = device.createBuffer({ size: s.params.byteLength, usage: S.STORAGE | S.COPY_DST });
+    device.queue.writeBuffer(params, 0, s.params);
+    const pipeline = pipelines[s.kernel];
+    const entries = [params, ...s.bind.map((t) => (t < 0 ? zero : buffers[t]))]
+      .map((buffer, binding) => ({ binding, resource: { buffer } }));
+    const groups = Math.ceil(s.count / WORKGROUP);
+    const x = Math.min(groups, MAX_GROUPS);
+    return { pipeline, bindGroup: device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }),
+      x, y: Math.ceil(groups / x) };
+  });
+  const tensorIndex = new Map(graph.tensors.map((t, i) => [t.name, i]));
+  const inputs = wasm.inputs.map((t) => buffers[tensorIndex.get(t.name)]);
+  const outputs = wasm.outputs.map((t) => {
+    const size = bytesOf(t.dims);
+    return { buffer: buffers[tensorIndex.get(t.name)], size, count: numel(t.dims),
+      staging: device.createBuffer({ size, usage: S.MAP_READ | S.COPY_DST, label: `${t.name} readback` }) };
+  });
+  const oom = await device.popErrorScope();
+  const invalid = await device.popErrorScope();
+  if (oom || invalid) {
+    device.destroy();
+    throw new SparsegateError(`webgpu: cannot create the session: ${(oom ?? invalid).message}`, oom ? "memory" : "backend");
+  }
+  return new WebGPUSession(device, wasm, info, { inputs, outputs, dispatches });
+}
+
+export class WebGPUSession {
+  #device;
+  #wasm;
+  #plan;
+  #queue = Promise.resolve(); // runs one at a time: they share the staging buffers
+  #ran = false;
+  #lost = null;
+
+  constructor(device, wasm, info, gpuPlan) {
+    this.#device = device;
+    this.#wasm = wasm;
+    this.#plan = gpuPlan;
+    this.info = info;
+    this.inputs = wasm.inputs;
+    this.outputs = wasm.outputs;
+    this.metadataText = wasm.metadataText;
+    device.lost.then((e) => { this.#lost = e; });
+  }
+
+  get runtimeVersion() { return this.#wasm.runtimeVersion; }
+
+  run(arrays) {
+    const result = this.#queue.then(() => this.#run(arrays));
+    this.#queue = result.catch(() => {});
+    return result;
+  }
+
+  async #run(arrays) {
+    if (this.#lost) throw new SparsegateError(`webgpu: the device was lost (${this.#lost.message})`, "backend");
+    const device = this.#device, { inputs, outputs, dispatches } = this.#plan;
+    arrays.forEach((data, i) => device.queue.writeBuffer(inputs[i], 0, data));
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    for (const d of dispatches) {
+      pass.setPipeline(d.pipeline);
+      pass.setBindGroup(0, d.bindGroup);
+      pass.dispatchWorkgroups(d.x, d.y);
+    }
+    pass.end();
+    for (const o of outputs) encoder.copyBufferToBuffer(o.buffer, 0, o.staging, 0, o.size);
+    device.queue.submit([encoder.finish()]);
+    await Promise.all(outputs.map((o) => o.staging.mapAsync(GPUMapMode.READ)));
+    this.#ran = true;
+    return outputs.map((o) => {
+      const copy = new Float32Array(o.staging.getMappedRange(), 0, o.count).slice();
+      o.staging.unmap();
+      return copy;
+    });
+  }
+
+  /** Gated models are refused at creation, so the knob changes nothing here. */
+  setGate() {}
+
+  runRange() {
+    throw new SparsegateError("runRange profiles the wasm backend only", "backend");
+  }
+
+  /** Dense MACs per layer (every layer is computed in full on the GPU). */
+  stats() {
+    const s = this.#wasm.stats();
+    const ran = this.#ran;
+    return { ...s, macsExecuted: ran ? s.macsDense : 0,
+      layers: s.layers.map((l) => ({ ...l, macsExecuted: ran ? l.macsDense : 0 })) };
+  }
+
+  release() {
+    this.#device?.destroy();
+    this.#wasm?.release();
+    this.#device = this.#wasm = null;
+  }
+}
