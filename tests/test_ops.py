@@ -304,6 +304,17 @@ CASES: list[Case] = [
       for op in ("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL2",
                  "ReduceLogSumExp")],
     case("ReduceSum", [[2, 0, 4]], axes=[2], keepdims=0, name="ReduceSum-empty-input-kept-axis"),
+    # ConvTranspose: strides, pads, dilations, groups, output_padding, odd sizes, GEMM tiles
+    *[case("ConvTranspose", [[n, c, h, w], C((c, mg, kh, kw))] + ([C((mg * g,))] if bias else []),
+           strides=list(s), pads=list(p), dilations=list(d), group=g, output_padding=list(op), tol=2e-5)
+      for n, c, h, w, mg, kh, kw, s, p, d, g, op, bias in [
+          (1, 3, 5, 7, 4, 3, 3, (1, 1), (0, 0, 0, 0), (1, 1), 1, (0, 0), True),
+          (2, 4, 6, 5, 3, 3, 3, (2, 2), (1, 1, 1, 1), (1, 1), 1, (1, 1), True),
+          (1, 6, 7, 9, 2, 4, 3, (2, 3), (1, 0, 2, 1), (1, 2), 3, (1, 0), False),
+          (1, 8, 9, 9, 1, 2, 2, (2, 2), (0, 0, 0, 0), (1, 1), 8, (0, 0), True),
+          (1, 5, 3, 4, 7, 1, 1, (1, 1), (0, 0, 0, 0), (1, 1), 1, (0, 0), False),
+          (1, 2, 40, 41, 9, 5, 5, (1, 1), (2, 2, 2, 2), (1, 1), 1, (0, 0), True),
+      ]],
     # LayerNormalization: last axis and several, odd rows, optional B, run-time Scale
     case("LayerNormalization", [[2, 3, 37], C((37,)), C((37,))], axis=2, epsilon=1e-5),
     case("LayerNormalization", [[3, 5, 7], C((5, 7))], axis=1, epsilon=1e-3),
@@ -611,6 +622,18 @@ ERRORS = [
     (_bad("Gelu", [[2, 3]], [(2, 3)], approximate="erf"), "approximate"),
     (_bad("Gelu", [[2, 3]], [(2, 3)]), "attribute 'approximate' is missing"),
     (_bad("Pow", [[2, 3], [4, 3]], [(2, 3)]), "do not broadcast"),
+    *[(_bad("ConvTranspose", ins, outs, **{**D(strides=[1, 1], pads=[0, 0, 0, 0], dilations=[1, 1], group=1,
+                                              output_padding=[0, 0]), **kw}), match)
+      for ins, outs, kw, match in [
+          ([[1, 4, 5, 5], C((3, 2, 3, 3))], [(1, 2, 7, 7)], {}, r"W 'in1' .* does not fit"),
+          ([[1, 4, 5, 5], C((4, 2, 3, 3))], [(1, 4, 7, 7)], D(group=3), "does not fit"),
+          ([[1, 4, 5, 5], C((4, 2, 3, 3))], [(1, 2, 6, 6)], {}, r"expected \[1, 2, 7, 7\]"),
+          ([[1, 4, 5, 5], [4, 2, 3, 3]], [(1, 2, 7, 7)], {}, "must be a float32 constant"),
+          ([[1, 4, 5, 5], C((4, 2, 3, 3)), C((3,))], [(1, 2, 7, 7)], {}, r"shape \[3\], expected \[2\]"),
+          ([[1, 4, 5, 5], C((4, 2, 3, 3))], [(1, 2, 7, 7)], D(output_padding=[0, -1]), "output_padding"),
+          ([[1, 4, 5, 5], C((4, 2, 3, 3))], [(1, 2, 7, 7)], D(strides=[0, 1]), "strides"),
+          ([[1, 4, 2, 2], C((4, 2, 1, 1))], [(1, 2, 0, 0)], D(pads=[3, 3, 3, 3]), "leave no output"),
+      ]],
     (_bad("LayerNormalization", [[2, 3], C((2,))], [(2, 3)], axis=1, epsilon=1e-5), r"'in1' has shape \[2\], expected \[3\]"),
     (_bad("LayerNormalization", [[2, 3], C((3,)), C((1,))], [(2, 3)], axis=1, epsilon=1e-5), r"'in2' has shape \[1\]"),
     (_bad("LayerNormalization", [[2, 3], C((3,))], [(2, 3)], axis=2, epsilon=1e-5), "axis"),

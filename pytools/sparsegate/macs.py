@@ -17,6 +17,9 @@ def node_macs(graph: Graph, node: Node) -> int:
     if node.op in ("Conv", "ConvInt8"):
         w = shape(node.inputs[1])  # [M, C/group, kH, kW]
         return math.prod(shape(node.outputs[0])) * math.prod(w[1:])
+    if node.op == "ConvTranspose":  # every input pixel meets every (output channel, tap) of its group
+        w = shape(node.inputs[1])  # [C, M/group, kH, kW]
+        return math.prod(shape(node.inputs[0])) * math.prod(w[1:])
     if node.op == "Gemm":
         a = shape(node.inputs[0])
         k = a[0] if _ints(node.attrs.get("transA", 0))[0] else a[1]  # read from .sgm: [0]

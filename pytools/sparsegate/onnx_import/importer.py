@@ -17,6 +17,7 @@ from .load import bind_inputs, initializer_values, load, name_nodes, opset_versi
 # constants, Cast, Range, ConstantOfShape, Equal, Where, …) need no entry: they fold away.
 CONVERTERS = {
     "Conv": ops_nn.conv,
+    "ConvTranspose": ops_nn.conv_transpose,
     "Gemm": ops_nn.gemm,
     "MatMul": ops_nn.matmul,
     "MaxPool": ops_nn.max_pool,

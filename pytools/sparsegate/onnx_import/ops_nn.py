@@ -92,6 +92,59 @@ def conv(b: Builder, node, attrs):
              activation_params=[])
 
 
+def conv_transpose(b: Builder, node, attrs):
+    """ConvTranspose: auto_pad and output_shape resolve into pads (a positive total padding
+    split as onnxruntime does: the larger half at the end for SAME_UPPER, else at the start)
+    plus the output_padding that reaches the inferred output size (an output_shape larger than
+    the natural size extends the end, as onnx's reference does)."""
+    nd = _spatial(b, node)
+    x, w = node.input[0], node.input[1]
+    bias = node.input[2] if len(node.input) > 2 else ""
+    xs, ws = list(b.shape(x)), list(b.shape(w))
+    group = int(attrs.get("group", 1))
+    if len(ws) != len(xs) or group < 1 or ws[0] != xs[1] or xs[1] % group:
+        raise Unsupported(f"weight '{w}' of shape {ws} with group={group} does not fit input "
+                          f"'{x}' of shape {xs} (W is [C, M/group, k...])")
+    kernel = ws[2:]
+    if [int(k) for k in attrs.get("kernel_shape", kernel)] != kernel:
+        raise Unsupported(f"kernel_shape {list(attrs['kernel_shape'])} differs from the weight's {kernel}")
+    strides = [int(v) for v in attrs.get("strides", [1] * nd)]
+    dilations = [int(v) for v in attrs.get("dilations", [1] * nd)]
+    opad = [int(v) for v in attrs.get("output_padding", [0] * nd)]
+    auto = attrs.get("auto_pad", "NOTSET")
+    out = list(b.shape(node.output[0])[2:])
+    attrs.consume("output_shape")  # the inferred output shape carries it
+    ins_sp = xs[2:]
+    natural = [s * (i - 1) + o + (k - 1) * d + 1 for s, i, o, k, d in zip(strides, ins_sp, opad, kernel, dilations)]
+    if auto in ("SAME_UPPER", "SAME_LOWER") or ("pads" not in attrs and "output_shape" in attrs):
+        total = [max(nat - o, 0) for nat, o in zip(natural, out)]
+        upper = auto == "SAME_UPPER"
+        begins = [t // 2 if upper else t - t // 2 for t in total]
+        ends = [t - t // 2 if upper else t // 2 for t in total]
+    elif auto == "VALID":
+        begins, ends = [0] * nd, [0] * nd
+    else:
+        pads = [int(p) for p in attrs.get("pads", [0] * (2 * nd))]
+        begins, ends = pads[:nd], pads[nd:]
+    # The output size the graph declares decides; what padding leaves short is output_padding.
+    extra = [o - (nat - bg - en) for o, nat, bg, en in zip(out, natural, begins, ends)]
+    ends = [en - min(e, 0) for en, e in zip(ends, extra)]
+    opad = [o + max(e, 0) for o, e in zip(opad, extra)]
+    if any(p < 0 for p in begins + ends):
+        raise Unsupported(f"pads {begins + ends} for output size {out}: negative padding")
+    lifted = nd == 1
+    if lifted:
+        x = _lift(b, node, x)
+        wv = b.value(w)
+        if wv is None:
+            raise Unsupported(f"weight '{w}' must be a constant")
+        w = b.add_const(f"{w}/2d", wv.reshape(ws[0], ws[1], 1, ws[2]))
+        strides, dilations, opad = [1, *strides], [1, *dilations], [0, *opad]
+        begins, ends = [0, *begins], [0, *ends]
+    _emit_2d(b, node, "ConvTranspose", [x, w] + ([bias] if bias else []), lifted, strides=strides,
+             pads=begins + ends, dilations=dilations, group=group, output_padding=opad)
+
+
 def _pool(b: Builder, node, attrs, op: str):
     nd = _spatial(b, node)
     if len(node.output) > 1 and node.output[1] in b.used:

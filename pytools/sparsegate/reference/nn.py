@@ -61,6 +61,31 @@ def conv(ins, attrs, out_shapes):
     return [y]
 
 
+def conv_transpose(ins, attrs, out_shapes):
+    """Scatter form, in float64: every input pixel adds W·x to the window it spreads over."""
+    x, w = ins[0].astype(np.float64), ins[1].astype(np.float64)
+    b = ins[2] if len(ins) > 2 else None
+    n, c, h, wd = x.shape
+    _, mg, kh, kw = w.shape
+    g = int(scalar(attrs["group"]))
+    s, d, p, op = (list(map(int, attrs[k])) for k in ("strides", "dilations", "pads", "output_padding"))
+    oh = (h - 1) * s[0] + (kh - 1) * d[0] + 1 + op[0] - p[0] - p[2]
+    ow = (wd - 1) * s[1] + (kw - 1) * d[1] + 1 + op[1] - p[1] - p[3]
+    full = np.zeros((n, g * mg, (h - 1) * s[0] + (kh - 1) * d[0] + 1 + op[0] + p[2],
+                     (wd - 1) * s[1] + (kw - 1) * d[1] + 1 + op[1] + p[3]))
+    xg = x.reshape(n, g, c // g, h * wd)
+    for ky in range(kh):
+        for kx in range(kw):
+            contrib = np.einsum("ngcp,gcm->ngmp", xg, w[:, :, ky, kx].reshape(g, c // g, mg))
+            y0, x0 = ky * d[0], kx * d[1]
+            full[:, :, y0:y0 + (h - 1) * s[0] + 1:s[0], x0:x0 + (wd - 1) * s[1] + 1:s[1]] += \
+                contrib.reshape(n, g * mg, h, wd)
+    y = full[:, :, p[0]:p[0] + oh, p[1]:p[1] + ow]
+    if b is not None:
+        y = y + b.astype(np.float64).reshape(1, -1, 1, 1)
+    return [np.ascontiguousarray(y, dtype=F32)]
+
+
 # --- gates (docs/ir.md, "Gated Conv and Gemm") -------------------------------------------------
 # The run-time knob and an optional record of decisions, as `gate_knob` sets them.
 _GATE = {"knob": 1.0, "record": None}

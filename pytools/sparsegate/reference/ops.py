@@ -177,6 +177,7 @@ def transpose(ins, attrs, out_shapes):
 
 OPS = {
     "Conv": nn.conv,
+    "ConvTranspose": nn.conv_transpose,
     "Gemm": nn.gemm,
     "MatMul": nn.matmul,
     "Add": _binary(np.add),

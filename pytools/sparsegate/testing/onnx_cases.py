@@ -22,7 +22,7 @@ from ..onnx_import import CONVERTERS, import_onnx
 CONSTANT_SLOTS = {
     "Clip": (1, 2), "Slice": (1, 2, 3, 4), "Pad": (1, 2, 3), "Resize": (1, 2, 3),
     "Reshape": (1,), "Split": (1,), "Squeeze": (1,), "Unsqueeze": (1,), "Gather": (1,),
-    "Dropout": (1, 2), "BatchNormalization": (1, 2, 3, 4), "Conv": (1, 2), "Gemm": (1, 2),
+    "Dropout": (1, 2), "BatchNormalization": (1, 2, 3, 4), "Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2),
     "Expand": (1,), "Tile": (1,), "ConstantOfShape": (0,), "Range": (0, 1, 2),
     **{op: (1,) for op in ("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd",
                            "ReduceL2", "ReduceLogSumExp")},

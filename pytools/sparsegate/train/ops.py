@@ -352,6 +352,20 @@ def layer_norm(ins, attrs, out_shapes, ctx):
     return [F.layer_norm(x, x.shape[axis:], ins[1], bias, float(scalar(attrs["epsilon"])))]
 
 
+def conv_transpose(ins, attrs, out_shapes, ctx):
+    """F.conv_transpose2d, with the end pads and output_padding applied by cropping/padding."""
+    s, d, p, op = ([int(v) for v in attrs[k]] for k in ("strides", "dilations", "pads", "output_padding"))
+    y = F.conv_transpose2d(ins[0], ins[1], ins[2] if len(ins) > 2 else None, stride=s, dilation=d,
+                           groups=int(scalar(attrs["group"])))
+    y = F.pad(y, [0, op[1], 0, op[0]])  # extra end rows/columns: bias only
+    if len(ins) > 2 and ins[2] is not None and (op[0] or op[1]):
+        mask = torch.zeros_like(y[:1, :1])
+        mask[..., y.shape[2] - op[0]:, :] = 1
+        mask[..., :, y.shape[3] - op[1]:] = 1
+        y = y + mask * ins[2].reshape(1, -1, 1, 1)
+    return [y[:, :, p[0]:y.shape[2] - p[2], p[1]:y.shape[3] - p[3]]]
+
+
 def _extreme(fn, empty):
     """amax/amin; over an empty axis the identity (∓inf), as the reference (torch refuses)."""
     def run(x, axes, keepdim):
@@ -382,6 +396,7 @@ def _reduce(name):
 
 OPS = {
     "Conv": conv,
+    "ConvTranspose": conv_transpose,
     "Gemm": gemm,
     "MatMul": _binary(torch.matmul),
     "Add": _binary(torch.add),

@@ -12,6 +12,7 @@
 
 #define SG_OPS(X)                                                                          \
   X(Conv, SG_OPT(2) | SG_OPT(3) | SG_OPT(4))                                               \
+  X(ConvTranspose, SG_OPT(2))                                                              \
   X(Gemm, SG_OPT(2) | SG_OPT(3) | SG_OPT(4))                                               \
   X(MatMul, SG_NO_OPT)                                                                     \
   X(Add, SG_NO_OPT) X(Sub, SG_NO_OPT) X(Mul, SG_NO_OPT) X(Div, SG_NO_OPT)                  \
