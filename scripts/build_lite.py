@@ -6,7 +6,8 @@ kernel addon expects it, static/pyodide/), its lock file pointed at the pure-Pyt
 scripts/setup.sh downloads (micropip and the kernel's ipython, jedi, ...: tests/pyodide/wheels),
 the sparsegate wheel built from this checkout (as `make dist` does) and offered to `%pip install`,
 and `disablePyPIFallback`, so that nothing is fetched from anywhere else. The notebooks' data is
-made here: the zoo's BlazeFace converted to .sgm and scikit-image's astronaut photo.
+made here: the zoo's BlazeFace converted to .sgm, the gated BlazeFace that `sparsegate app` ships
+(`compress --gate`, calibrated on its sample photos) and scikit-image's astronaut photo.
 
     python3 scripts/build_lite.py            # build
     python3 scripts/build_lite.py --serve    # build, then serve it on 127.0.0.1 (COOP/COEP)
@@ -20,6 +21,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -78,12 +80,12 @@ def stage_pyodide(dest: Path) -> list[str]:
 
 def make_contents(dest: Path, extra: list[Path]) -> None:
     """The notebooks (every file in examples/jupyterlite/) and their data: BlazeFace as .sgm,
-    the astronaut photo (PPM for pixels a notebook reads without Pillow, JPEG to show), and the
-    user's `extra` files (their own .sgm models) beside them."""
+    plain and gated (made by `sparsegate app`'s own functions, which cache both in the zoo
+    cache), the astronaut photo (PPM for pixels a notebook reads without Pillow, JPEG to show),
+    and the user's `extra` files (their own .sgm models) beside them."""
     import numpy as np
     from PIL import Image
-    import sparsegate as sg
-    from sparsegate import zoo
+    from sparsegate.tools import app
     from sparsegate.vision import images
     if dest.exists():
         shutil.rmtree(dest)
@@ -91,12 +93,13 @@ def make_contents(dest: Path, extra: list[Path]) -> None:
     for f in [*sorted(NOTEBOOKS.iterdir()), *extra]:
         if f.is_file():
             shutil.copy2(f, dest / f.name)
-    sgm = zoo.cache_dir() / "blazeface.sgm"
-    src = zoo.fetch("blazeface")
-    if not sgm.exists() or sgm.stat().st_mtime < src.stat().st_mtime:
-        sg.convert(src, sgm, metadata=zoo.info("blazeface"))
-    shutil.copy2(sgm, dest / "blazeface.sgm")
-    photo = np.asarray(images.sample_images()["astronaut"], np.uint8)
+    photos = images.sample_images()
+    shutil.copy2(app._converted("blazeface", print), dest / "blazeface.sgm")
+    with tempfile.TemporaryDirectory() as samples:  # the app's calibration photos, if it must calibrate
+        for name in app.SAMPLES:
+            images.save_image(photos[name], Path(samples) / f"{name}.png")
+        shutil.copy2(app._gated_blazeface(Path(samples), print), dest / "blazeface-gated.sgm")
+    photo = np.asarray(photos["astronaut"], np.uint8)
     h, w = photo.shape[:2]
     (dest / "astronaut.ppm").write_bytes(b"P6\n%d %d\n255\n" % (w, h) + photo.tobytes())
     Image.fromarray(photo).save(dest / "astronaut.jpg", quality=85)
