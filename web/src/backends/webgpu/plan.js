@@ -10,7 +10,7 @@ const BINARY = { Add: 0, Sub: 1, Mul: 2, Div: 3 };
 const POOLS = ["MaxPool", "AveragePool"];
 /** The ops with a WGSL kernel (f32). */
 export const WEBGPU_OPS = Object.freeze(["Conv", "Gemm", ...Object.keys(UNARY), ...Object.keys(BINARY), ...POOLS,
-  "GlobalAveragePool", "Reshape", "Concat", "Softmax"].sort());
+  "GlobalAveragePool", "Reshape", "Concat", "Softmax", "Transpose"].sort());
 
 const numel = (dims) => dims.reduce((n, d) => n * d, 1);
 
@@ -26,7 +26,7 @@ export function refusal(graph) {
         return `no WGSL kernel for ${tensor.dtype} tensor '${tensor.name}' of ${where}`;
       }
     }
-    if (["Add", "Sub", "Mul", "Div"].includes(node.op) && graph.tensors[node.outputs[0]].dims.length > 8) {
+    if ((node.op in BINARY || node.op === "Transpose") && graph.tensors[node.outputs[0]].dims.length > 8) {
       return `no WGSL kernel for ${where} of rank > 8`;
     }
   }
@@ -125,6 +125,12 @@ export function plan(graph) {
         if (n > 0) step("copySlab", new Words().int(n, chunk, yd[axis] * inner, offset), [t, y], n);
         offset += chunk;
       }
+    } else if (op === "Transpose") {
+      const rank = yd.length, inStrides = new Array(rank);
+      for (let a = rank - 1, s = 1; a >= 0; a--) inStrides[a] = s, s *= xd[a];
+      const pad = new Array(8 - rank).fill(1);
+      step("transpose", new Words().int(total, rank, ...yd, ...pad, ...attrs.perm.map((p) => inStrides[p]),
+        ...pad.map(() => 0)), [x, y], total);
     } else if (op === "Softmax") {
       const axis = one(attrs.axis, yd.length - 1), inner = numel(yd.slice(axis + 1));
       const rows = numel(yd.slice(0, axis)) * inner;

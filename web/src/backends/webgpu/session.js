@@ -10,9 +10,9 @@ import { WORKGROUP } from "./wgsl/common.js";
 import { conv, gemm } from "./wgsl/conv.js";
 import { binary, unary } from "./wgsl/elementwise.js";
 import { globalAveragePool, pool } from "./wgsl/pool.js";
-import { copySlab, softmax } from "./wgsl/data.js";
+import { copySlab, softmax, transpose } from "./wgsl/data.js";
 
-const KERNELS = { conv, gemm, unary, binary, pool, globalAveragePool, copySlab, softmax };
+const KERNELS = { conv, gemm, unary, binary, pool, globalAveragePool, copySlab, softmax, transpose };
 const MAX_GROUPS = 65535;
 const numel = (dims) => dims.reduce((n, d) => n * d, 1);
 const bytesOf = (dims) => Math.max(4, Math.ceil(numel(dims) * 4 / 4) * 4);
