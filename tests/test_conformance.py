@@ -26,7 +26,8 @@ def test_core_ops_run_in_the_runtime(results):
     for op in ["Conv", "Gemm", "MatMul", "Add", "Relu", "Clip", "Sigmoid", "MaxPool", "AveragePool",
                "GlobalAveragePool", "Concat", "Split", "Slice", "Reshape", "Flatten", "Transpose",
                "Squeeze", "Unsqueeze", "Pad", "Resize", "Softmax", "LeakyRelu", "PRelu",
-               "HardSigmoid", "HardSwish", "Tanh"]:
+               "HardSigmoid", "HardSwish", "Tanh", "Exp", "Log", "Sqrt", "Erf", "Gelu", "Pow",
+               "ReduceMean", "ReduceSum", "ReduceMax", "LayerNormalization", "ConvTranspose"]:
         assert op in ran, f"no {op} case ran in the wasm runtime"
 
 

@@ -112,6 +112,7 @@ OP_CASES = {
     "layer_norm_stats": model([node("LayerNormalization", ["x", "s"], ["y", "m", "inv"], axis=2)], X,
                               ["y", "m", "inv"], {"s": rand(7, 8)}),
     "layer_norm_no_bias": model([node("LayerNormalization", ["x", "s"])], X, ["y"], {"s": rand(8)}),
+    "pow_square": model([node("Pow", ["x", "p"])], X, ["y"], {"p": np.array(2, np.int32)}),
     "pow_two_inputs": model([node("Abs", ["x"], ["a"]), node("Pow", ["a", "z"])], {"x": [2, 3], "z": [1, 3]}, ["y"]),
     "prelu": model([node("PRelu", ["x", "s"])], X, ["y"], {"s": rand(3, 1, 1)}),
     "hard_sigmoid": model([node("HardSigmoid", ["x"], alpha=0.3, beta=0.4)], X, ["y"]),
@@ -188,6 +189,11 @@ def test_op_matches_onnxruntime(name):
         for key, value in n.attrs.items():
             values = value if isinstance(value, list) else [value]
             assert all(type(v) in (int, float, str) for v in values), (n.name, key, value)
+
+
+def test_square_is_a_mul_and_other_exponents_stay_pow():
+    assert [n.op for n in import_onnx(OP_CASES["pow_square"]).nodes] == ["Mul"]
+    assert [n.op for n in import_onnx(OP_CASES["pow_int_exponent"]).nodes] == ["Pow"]
 
 
 def test_lifted_1d_conv_is_2d():

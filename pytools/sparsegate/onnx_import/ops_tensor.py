@@ -51,9 +51,14 @@ def gelu(b: Builder, node, attrs):
 
 def pow_(b: Builder, node, attrs):
     """Pow with float32 data; a constant integer exponent (ONNX allows int types for it)
-    becomes float32 when every value is exact there."""
+    becomes float32 when every value is exact there. x² (written-out LayerNorm and variance)
+    becomes Mul(x, x): the same correctly rounded value, without a powf per element."""
     base, exponent = node.input[0], node.input[1]
     value = b.value(exponent)
+    if value is not None and value.size == 1 and float(value.reshape(-1)[0]) == 2.0 and \
+            tuple(b.shape(node.output[0])) == tuple(b.shape(base)):
+        b.emit("Mul", node.name, [base, base], [b.out(node.output[0])])
+        return
     if value is not None and value.dtype.kind in "iu":
         as_f32 = value.astype(np.float32)
         if not np.array_equal(as_f32.astype(value.dtype), value):
