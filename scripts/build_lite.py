@@ -7,7 +7,9 @@ scripts/setup.sh downloads (micropip and the kernel's ipython, jedi, ...: tests/
 the sparsegate wheel built from this checkout (as `make dist` does) and offered to `%pip install`,
 and `disablePyPIFallback`, so that nothing is fetched from anywhere else. The notebooks' data is
 made here: the zoo's BlazeFace converted to .sgm, the gated BlazeFace that `sparsegate app` ships
-(`compress --gate`, calibrated on its sample photos) and scikit-image's astronaut photo.
+(`compress --gate`, calibrated on its sample photos), scikit-image's astronaut photo, and the
+zoo's Fashion-MNIST CNN as fp32, int8, pruned and pruned int8 (`compress`, calibrated on 64
+training images) with 200 test images and their labels as .npy files.
 
     python3 scripts/build_lite.py            # build
     python3 scripts/build_lite.py --serve    # build, then serve it on 127.0.0.1 (COOP/COEP)
@@ -105,19 +107,50 @@ def make_contents(dest: Path, extra: list[Path]) -> None:
     Image.fromarray(photo).save(dest / "astronaut.jpg", quality=85)
 
 
+# The compress notebook's variants of the zoo's fashion_cnn: file name -> compress() options
+# (None: converted, not compressed); calibrated on Fashion-MNIST training images.
+FASHION = {"fashion_fp32.sgm": None,
+           "fashion_int8.sgm": {"quantize": "int8"},
+           "fashion_pruned.sgm": {"prune": 0.2},
+           "fashion_pruned_int8.sgm": {"prune": 0.2, "quantize": "int8"}}
+FASHION_CALIB, FASHION_TEST = 64, 200
+
+
+def make_fashion(dest: Path) -> None:
+    """The zoo's fashion_cnn converted and compressed by the CPython tooling (FASHION), and the
+    first FASHION_TEST Fashion-MNIST test images (the model's float32 inputs, NCHW) with labels."""
+    import numpy as np
+    import sparsegate as sg
+    from sparsegate import zoo
+    from sparsegate.zoo import fashion_mnist
+    src, info = zoo.fetch("fashion_cnn"), zoo.info("fashion_cnn")
+    calib = fashion_mnist.load_inputs("train")[0][:FASHION_CALIB]
+    for name, options in FASHION.items():
+        if options is None:
+            sg.convert(src, dest / name, metadata=info)
+        else:
+            sg.compress(src, dest / name, calib=calib, metadata=info, progress=False, **options)
+    x, y = fashion_mnist.load_inputs("test")
+    np.save(dest / "fashion_test_x.npy", x[:FASHION_TEST].astype("<f4"))
+    np.save(dest / "fashion_test_y.npy", y[:FASHION_TEST].astype(np.uint8))
+
+
 def build(out: Path, extra: list[Path] = ()) -> Path:
     start = time.time()
     src, site = out / "src", out / "site"
     whl = build_wheel(out / "wheels")
     pointed = stage_pyodide(src / "static" / "pyodide")
     make_contents(out / "contents", list(extra))
+    make_fashion(out / "contents")
     config = {"jupyter-config-data": {
         "exposeAppInBrowser": True,  # lets tests drive the app (window.jupyterapp)
         # binary files reach the kernel as bytes (an unknown extension would be read as text)
         "fileTypes": {"sgm": {"name": "sgm", "extensions": [".sgm"], "fileFormat": "base64",
                               "mimeTypes": ["application/octet-stream"]},
                       "ppm": {"name": "ppm", "extensions": [".ppm"], "fileFormat": "base64",
-                              "mimeTypes": ["image/x-portable-pixmap"]}},
+                              "mimeTypes": ["image/x-portable-pixmap"]},
+                      "npy": {"name": "npy", "extensions": [".npy"], "fileFormat": "base64",
+                              "mimeTypes": ["application/octet-stream"]}},
         "litePluginSettings": {KERNEL: {"disablePyPIFallback": True,
                                         "pyodideUrl": "./static/pyodide/pyodide.mjs"}}}}
     (src / "jupyter-lite.json").write_text(json.dumps(config, indent=2))
@@ -126,9 +159,10 @@ def build(out: Path, extra: list[Path] = ()) -> Path:
         shutil.rmtree(site)
     for state in out.glob(".jupyterlite.doit.db*"):  # a fresh build each time: its task cache
         state.unlink()                                # would skip patching a rebuilt site
-    # Python's mimetypes calls .sgm text/SGML, and the site would then hand the kernel a model
-    # decoded as text: the indexer runs with .sgm as bytes.
+    # Python's mimetypes calls .sgm text/SGML (and knows no .npy), and the site would then hand
+    # the kernel a model decoded as text: the indexer runs with .sgm and .npy as bytes.
     run = ("import mimetypes; mimetypes.add_type('application/octet-stream', '.sgm'); "
+           "mimetypes.add_type('application/octet-stream', '.npy'); "
            "from jupyterlite_core.app import main; main()")
     cmd = [sys.executable, "-c", run, "build", "--lite-dir", str(src), "--output-dir", str(site),
            "--contents", str(out / "contents"), "--apps", "lab", "--no-sourcemaps"]

@@ -2,7 +2,9 @@
 notebook runs top to bottom (`%pip install sparsegate` from the site's own index, BlazeFace on the
 bundled photo, boxes as SVG, per-layer MACs, the gated BlazeFace over five gate values), its face
 box is within 10 px of CPython's on the same photo, the gated model executes fewer MACs at each
-higher gate and still finds the face, and no request leaves 127.0.0.1."""
+higher gate and still finds the face; the "Compress on the desktop, run in the browser" notebook
+runs fashion_cnn as fp32, int8, pruned and pruned int8 side by side, and its top-1 agreement and
+accuracy counts equal what CPython computes on the same files; no request leaves 127.0.0.1."""
 import json
 import re
 import sys
@@ -77,8 +79,7 @@ def lite(site):
         assert not refused, refused
         assert requests and all(u.startswith(server.url + "/") for u in requests), \
             sorted({u for u in requests if not u.startswith(server.url + "/")})
-        print(f"\n{notebook}: first result {seconds:.1f} s after opening the page; "
-              f"{len(requests)} requests, all to 127.0.0.1")
+        print(f"\n{notebook}: every cell ran; {len(requests)} requests, all to 127.0.0.1")
         return texts, seconds, page
 
     try:
@@ -139,3 +140,35 @@ def test_faces_notebook_runs_offline_and_finds_cpythons_face(site, lite):
     size = sum(f.stat().st_size for f in site.rglob("*") if f.is_file())
     print(f"JupyterLite: site {size / 1e6:.1f} MB; first result (the face) {first:.1f} s after opening the "
           f"page; box {got} vs CPython {[round(v, 1) for v in want['box']]}\n{table.strip()}")
+
+
+def _cpython_variants(files: Path) -> dict[str, dict]:
+    """Top-1 agreement with fp32 and correct labels, as counts, of each model the compress
+    notebook runs, computed in CPython on the site's own files."""
+    import numpy as np
+    import sparsegate as sg
+    x, y = np.load(files / "fashion_test_x.npy"), np.load(files / "fashion_test_y.npy")
+    preds = {}
+    for name in ("fashion_fp32", "fashion_int8", "fashion_pruned", "fashion_pruned_int8"):
+        with sg.Session(files / f"{name}.sgm") as sess:
+            preds[name] = np.array([int(np.argmax(sess.run(x[i:i + 1])["logits"])) for i in range(len(x))])
+    return {f"{k}.sgm": {"agree": int((p == preds["fashion_fp32"]).sum()), "correct": int((p == y).sum()),
+                         "n": len(x)} for k, p in preds.items()}
+
+
+def test_compress_notebook_agreement_equals_cpythons(site, lite):
+    want = _cpython_variants(site / "files")
+    texts, first, page = lite("compress.ipynb", "ran 4 models", "top-1 agreement with fp32")
+    rows = page.evaluate("""() => [...document.querySelectorAll('table.sg-variants tr')].slice(1)
+        .map(tr => [...tr.querySelectorAll('td')].map(td => td.textContent))""")
+    assert [r[1] for r in rows] == list(want), rows
+    count = re.compile(r"^(\d+)/(\d+) \(")
+    table = [f"{'model':18} {'size':>8} {'MACs':>7} {'ms/run':>9} {'agreement':>17} {'accuracy':>17}"]
+    for model, file, size, macs, ms, agree, correct in rows:
+        w = want[file]
+        assert count.match(agree).groups() == (str(w["agree"]), str(w["n"])), (file, agree, w)
+        assert count.match(correct).groups() == (str(w["correct"]), str(w["n"])), (file, correct, w)
+        table.append(f"{model:18} {size:>8} {macs:>7} {ms:>9} {agree:>17} {correct:>17}")
+    assert want["fashion_fp32.sgm"]["agree"] == want["fashion_fp32.sgm"]["n"]
+    print(f"compress.ipynb: first result {first:.1f} s after opening the page; agreement and accuracy "
+          f"equal CPython's on the same files\n" + "\n".join(table))
