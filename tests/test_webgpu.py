@@ -139,3 +139,16 @@ def test_no_adapter_is_a_backend_error_and_falls_back(page):
     assert none["code"] == "backend" and "found no adapter" in none["message"], none
     assert thrown["code"] == "backend" and "adapter blew up" in thrown["message"], thrown
     assert fallback["backend"] == "wasm", fallback
+
+
+def test_device_loss_falls_back_to_wasm(page):
+    sgm = (FIXTURES / "tiny_cnn.sgm").read_bytes()
+    res = page.evaluate("([u, f]) => window.sgw.deviceLoss(u, f)", [page.server.put_blob(sgm), feeds_for(sgm, 1)])
+    assert res["backend"] == "wasm" and "running on wasm" in res["reason"], res
+    assert any("running on wasm" in w for w in res["warned"])
+    assert res["macs"] > 0  # the wasm session's own statistics
+    for name, want in res["before"].items():
+        want = np.asarray(want)
+        for run in ("after", "again"):
+            got = np.asarray(res[run][name])
+            assert np.max(np.abs(got - want)) <= TOLERANCE * max(np.max(np.abs(want)), 1e-30)

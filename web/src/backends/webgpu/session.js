@@ -2,9 +2,11 @@
 // storage buffer per tensor (constants uploaded here, Reshape outputs share their input's
 // buffer), one pipeline per kernel, one bind group and parameter buffer per dispatch, a
 // staging buffer per output. A run: write the inputs, encode every dispatch in one compute
-// pass plus the output copies, submit once, map the staging buffers and copy them out.
+// pass plus the output copies, submit once, map the staging buffers and copy them out. A lost
+// device or a failed run moves the session to the wasm session that validated the model (a
+// console warning; `backendInfo` then says wasm and why), so `run` does not fail for it.
 
-import { SparsegateError } from "../../errors.js";
+import { SparsegateError, warnOnce } from "../../errors.js";
 import { plan } from "./plan.js";
 import { WORKGROUP } from "./wgsl/common.js";
 import { conv, gemm } from "./wgsl/conv.js";
@@ -67,32 +69,53 @@ export class WebGPUSession {
   #device;
   #wasm;
   #plan;
+  #info;
   #queue = Promise.resolve(); // runs one at a time: they share the staging buffers
   #ran = false;
-  #lost = null;
+  #fallback = null; // why this session moved to the wasm session it was validated with
 
   constructor(device, wasm, info, gpuPlan) {
     this.#device = device;
     this.#wasm = wasm;
     this.#plan = gpuPlan;
-    this.info = info;
+    this.#info = info;
     this.inputs = wasm.inputs;
     this.outputs = wasm.outputs;
     this.metadataText = wasm.metadataText;
-    device.lost.then((e) => { this.#lost = e; });
+    device.lost.then((e) => { if (this.#device) this.#fallBack(`the WebGPU device was lost (${e.reason}: ${e.message})`); });
+  }
+
+  /** After a device loss: the wasm session's info, with the reason. */
+  get info() {
+    return this.#fallback ? Object.freeze({ ...this.#wasm.info, reason: this.#fallback }) : this.#info;
   }
 
   get runtimeVersion() { return this.#wasm.runtimeVersion; }
 
+  #fallBack(why) {
+    if (this.#fallback) return;
+    this.#fallback = `${why}: running on wasm from now on`;
+    warnOnce(this.#fallback);
+  }
+
   run(arrays) {
-    const result = this.#queue.then(() => this.#run(arrays));
+    const result = this.#queue.then(async () => {
+      if (!this.#fallback) {
+        try {
+          return await this.#run(arrays);
+        } catch (e) {
+          this.#fallBack(`a WebGPU run failed (${e?.message ?? e})`);
+        }
+      }
+      return this.#wasm.run(arrays);
+    });
     this.#queue = result.catch(() => {});
     return result;
   }
 
   async #run(arrays) {
-    if (this.#lost) throw new SparsegateError(`webgpu: the device was lost (${this.#lost.message})`, "backend");
     const device = this.#device, { inputs, outputs, dispatches } = this.#plan;
+    device.pushErrorScope("validation");
     arrays.forEach((data, i) => device.queue.writeBuffer(inputs[i], 0, data));
     const encoder = device.createCommandEncoder();
     const pass = encoder.beginComputePass();
@@ -104,7 +127,13 @@ export class WebGPUSession {
     pass.end();
     for (const o of outputs) encoder.copyBufferToBuffer(o.buffer, 0, o.staging, 0, o.size);
     device.queue.submit([encoder.finish()]);
+    const invalid = device.popErrorScope();
     await Promise.all(outputs.map((o) => o.staging.mapAsync(GPUMapMode.READ)));
+    const error = await invalid;
+    if (error) {
+      outputs.forEach((o) => o.staging.unmap());
+      throw new Error(error.message);
+    }
     this.#ran = true;
     return outputs.map((o) => {
       const copy = new Float32Array(o.staging.getMappedRange(), 0, o.count).slice();
@@ -116,21 +145,25 @@ export class WebGPUSession {
   /** Gated models are refused at creation, so the knob changes nothing here. */
   setGate() {}
 
-  runRange() {
+  runRange(first, last) {
+    if (this.#fallback) return this.#wasm.runRange(first, last);
     throw new SparsegateError("runRange profiles the wasm backend only", "backend");
   }
 
   /** Dense MACs per layer (every layer is computed in full on the GPU). */
   stats() {
     const s = this.#wasm.stats();
+    if (this.#fallback) return s;
     const ran = this.#ran;
     return { ...s, macsExecuted: ran ? s.macsDense : 0,
       layers: s.layers.map((l) => ({ ...l, macsExecuted: ran ? l.macsDense : 0 })) };
   }
 
   release() {
-    this.#device?.destroy();
+    const device = this.#device;
+    this.#device = null; // first: the destroy below is no loss to report
+    device?.destroy();
     this.#wasm?.release();
-    this.#device = this.#wasm = null;
+    this.#wasm = null;
   }
 }
