@@ -86,6 +86,11 @@ def test_mobilenetv2_equals_wasm(page, mobilenet_sgm):
     compare(page, Path(mobilenet_sgm).read_bytes(), runs=0)  # ~15 s a run on SwiftShader
 
 
+@pytest.mark.slow  # ~40 s of SwiftShader
+def test_yolov8n_equals_wasm(page, yolo_sgm):
+    compare(page, Path(yolo_sgm).read_bytes(), runs=0)
+
+
 def test_blazeface_equals_wasm(page, blazeface_sgm):
     compare(page, Path(blazeface_sgm).read_bytes())
 

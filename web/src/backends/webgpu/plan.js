@@ -10,7 +10,7 @@ const BINARY = { Add: 0, Sub: 1, Mul: 2, Div: 3 };
 const POOLS = ["MaxPool", "AveragePool"];
 /** The ops with a WGSL kernel (f32). */
 export const WEBGPU_OPS = Object.freeze(["Conv", "Gemm", ...Object.keys(UNARY), ...Object.keys(BINARY), ...POOLS,
-  "GlobalAveragePool", "Reshape", "Concat", "Softmax", "Transpose"].sort());
+  "GlobalAveragePool", "Reshape", "Concat", "Split", "Slice", "Softmax", "Transpose", "Resize", "Pad"].sort());
 
 const numel = (dims) => dims.reduce((n, d) => n * d, 1);
 
@@ -26,7 +26,7 @@ export function refusal(graph) {
         return `no WGSL kernel for ${tensor.dtype} tensor '${tensor.name}' of ${where}`;
       }
     }
-    if ((node.op in BINARY || node.op === "Transpose") && graph.tensors[node.outputs[0]].dims.length > 8) {
+    if ((node.op in BINARY || ["Transpose", "Slice", "Resize", "Pad"].includes(node.op)) && graph.tensors[node.outputs[0]].dims.length > 8) {
       return `no WGSL kernel for ${where} of rank > 8`;
     }
   }
@@ -54,14 +54,83 @@ function activation(attrs) {
 }
 const one = (v, fallback) => (v === undefined ? fallback : Array.isArray(v) ? v[0] : v);
 
-/** → {alias: Map(tensor → tensor whose buffer it shares), steps: [{kernel, params, bind, count}]}.
- * `bind` lists tensor indices (-1: the 4-byte zero buffer for an absent optional input). */
+// Resize's per-axis tables, as prepare_Resize (wasm/src/ops/resize.cpp) builds them.
+const COORD = {
+  half_pixel: (x, s) => (x + 0.5) / s - 0.5,
+  pytorch_half_pixel: (x, s, i, o) => (o > 1 ? (x + 0.5) / s - 0.5 : 0),
+  align_corners: (x, s, i, o) => (o === 1 ? 0 : x * (i - 1) / (o - 1)),
+  asymmetric: (x, s) => x / s,
+  tf_half_pixel_for_nn: (x, s) => (x + 0.5) / s,
+  half_pixel_symmetric: (x, s, i, o) => (i / 2) * (1 - o / (s * i)) + (x + 0.5) / s - 0.5,
+};
+const ROUND = { round_prefer_floor: (x) => Math.ceil(x - 0.5), round_prefer_ceil: (x) => Math.floor(x + 0.5),
+  floor: Math.floor, ceil: Math.ceil };
+
+function resizeTables(attrs, xd, yd) {
+  const linear = attrs.mode === "linear", coord = COORD[attrs.coordinate_transformation_mode];
+  const round = ROUND[attrs.nearest_mode] ?? ROUND.round_prefer_floor;
+  const words = [], offsets = [];
+  let mask = 0;
+  xd.forEach((inn, a) => {
+    const out = yd[a], scale = attrs.scales[a], identity = inn === out && Math.fround(scale) === 1;
+    const interp = linear && !identity;
+    if (interp) mask |= 1 << a;
+    offsets.push(words.length);
+    const i0 = new Array(out), i1 = new Array(out), w1 = new Float32Array(out);
+    for (let o = 0; o < out; o++) {
+      if (identity) { i0[o] = o; continue; }
+      let x = coord(o, scale, inn, out);
+      if (!linear) {
+        x = Math.min(Math.max(x, -1), inn);
+        i0[o] = Math.min(Math.max(Math.trunc(round(x)), 0), inn - 1);
+        continue;
+      }
+      x = Math.min(Math.max(x, 0), inn - 1);
+      i0[o] = Math.floor(x);
+      i1[o] = Math.min(i0[o] + 1, inn - 1);
+      w1[o] = x - i0[o];
+    }
+    words.push(...i0);
+    if (interp) words.push(...i1, ...new Uint32Array(w1.buffer));
+    else if (linear) words.push(...new Array(2 * out).fill(0));
+  });
+  return { table: Uint32Array.from(words), offsets, mask, linear };
+}
+
+// Pad's per-axis maps, as prepare_Pad (wasm/src/ops/pad.cpp) builds them: negative pads crop
+// first; then constant (-1), edge (clamp) or reflect (numpy's, no edge repeat).
+function padTables(attrs, xd, yd) {
+  const r = xd.length, mode = attrs.mode ?? "constant", words = [], offsets = [];
+  const reflect = (i, n) => {
+    if (n === 1) return 0;
+    const period = 2 * (n - 1);
+    i %= period;
+    if (i < 0) i += period;
+    return i < n ? i : period - i;
+  };
+  for (let a = 0; a < r; a++) {
+    const b = attrs.pads[a], e = attrs.pads[a + r];
+    const lo = b < 0 ? -b : 0, kept = xd[a] - (e < 0 ? -e : 0) - lo, pb = b > 0 ? b : 0;
+    offsets.push(words.length);
+    for (let o = 0; o < yd[a]; o++) {
+      let i = o - pb;
+      if (i < 0 || i >= kept) i = mode === "constant" ? -1 : mode === "edge" ? (i < 0 ? 0 : kept - 1) : reflect(i, kept);
+      words.push(i < 0 ? -1 : i + lo);
+    }
+  }
+  return { table: new Uint32Array(Int32Array.from(words).buffer), offsets };
+}
+
+/** → {alias: Map(tensor → tensor whose buffer it shares), steps: [{kernel, params, bind, count,
+ * table?}]}. `bind` lists tensor indices (-1: the 4-byte zero buffer for an absent optional
+ * input); a step's `table` (Uint32Array) is bound after them. */
 export function plan(graph) {
   const T = graph.tensors;
   const alias = new Map();
   const root = (t) => (alias.has(t) ? alias.get(t) : t);
   const steps = [];
-  const step = (kernel, words, bind, count) => steps.push({ kernel, params: words.array(), bind: bind.map(root), count });
+  const step = (kernel, words, bind, count, table) => steps.push({ kernel, params: words.array(), bind: bind.map(root),
+    count, table });
   for (const node of graph.nodes) {
     const { op, attrs } = node;
     const [x] = node.inputs, [y] = node.outputs;
@@ -125,12 +194,41 @@ export function plan(graph) {
         if (n > 0) step("copySlab", new Words().int(n, chunk, yd[axis] * inner, offset), [t, y], n);
         offset += chunk;
       }
+    } else if (op === "Split") {
+      const axis = one(attrs.axis, 0), inner = numel(xd.slice(axis + 1));
+      let offset = 0;
+      for (const t of node.outputs) {
+        const n = numel(T[t].dims), chunk = T[t].dims[axis] * inner;
+        if (n > 0) step("splitSlab", new Words().int(n, chunk, xd[axis] * inner, offset), [x, t], n);
+        offset += chunk;
+      }
+    } else if (op === "Slice") {
+      const rank = yd.length, inStrides = new Array(rank);
+      for (let a = rank - 1, s = 1; a >= 0; a--) inStrides[a] = s, s *= xd[a];
+      const base = attrs.starts.reduce((b, st, a) => b + st * inStrides[a], 0);
+      const pad = new Array(8 - rank).fill(1);
+      step("slice", new Words().int(total, rank, base, ...yd, ...pad,
+        ...attrs.steps.map((st, a) => st * inStrides[a]), ...pad.map(() => 0)), [x, y], total);
     } else if (op === "Transpose") {
       const rank = yd.length, inStrides = new Array(rank);
       for (let a = rank - 1, s = 1; a >= 0; a--) inStrides[a] = s, s *= xd[a];
       const pad = new Array(8 - rank).fill(1);
       step("transpose", new Words().int(total, rank, ...yd, ...pad, ...attrs.perm.map((p) => inStrides[p]),
         ...pad.map(() => 0)), [x, y], total);
+    } else if (op === "Resize") {
+      const rank = yd.length, inStrides = new Array(rank);
+      for (let a = rank - 1, s = 1; a >= 0; a--) inStrides[a] = s, s *= xd[a];
+      const r = resizeTables(attrs, xd, yd);
+      const fill = (v, n) => new Array(8 - n).fill(v);
+      step("resize", new Words().int(total, rank, r.linear ? 1 : 0, ...yd, ...fill(1, rank), ...inStrides, ...fill(0, rank),
+        ...r.offsets, ...fill(0, rank), r.mask), [x, "table", y], total, r.table);
+    } else if (op === "Pad") {
+      const rank = yd.length, inStrides = new Array(rank);
+      for (let a = rank - 1, s = 1; a >= 0; a--) inStrides[a] = s, s *= xd[a];
+      const r = padTables(attrs, xd, yd);
+      const fill = (v, n) => new Array(8 - n).fill(v);
+      step("pad", new Words().int(total, rank).float(one(attrs.value, 0)).int(...yd, ...fill(1, rank), ...inStrides,
+        ...fill(0, rank), ...r.offsets, ...fill(0, rank)), [x, "table", y], total, r.table);
     } else if (op === "Softmax") {
       const axis = one(attrs.axis, yd.length - 1), inner = numel(yd.slice(axis + 1));
       const rows = numel(yd.slice(0, axis)) * inner;

@@ -12,9 +12,11 @@ import { WORKGROUP } from "./wgsl/common.js";
 import { conv, gemm } from "./wgsl/conv.js";
 import { binary, unary } from "./wgsl/elementwise.js";
 import { globalAveragePool, pool } from "./wgsl/pool.js";
-import { copySlab, softmax, transpose } from "./wgsl/data.js";
+import { copySlab, pad, slice, softmax, splitSlab, transpose } from "./wgsl/data.js";
+import { resize } from "./wgsl/resize.js";
 
-const KERNELS = { conv, gemm, unary, binary, pool, globalAveragePool, copySlab, softmax, transpose };
+const KERNELS = { conv, gemm, unary, binary, pool, globalAveragePool, copySlab, splitSlab, slice, softmax,
+  transpose, resize, pad };
 const MAX_GROUPS = 65535;
 const numel = (dims) => dims.reduce((n, d) => n * d, 1);
 const bytesOf = (dims) => Math.max(4, Math.ceil(numel(dims) * 4 / 4) * 4);
@@ -42,7 +44,12 @@ export async function createWebGPUSession(device, wasm, graph, info) {
     const params = device.createBuffer({ size: s.params.byteLength, usage: S.STORAGE | S.COPY_DST });
     device.queue.writeBuffer(params, 0, s.params);
     const pipeline = pipelines[s.kernel];
-    const entries = [params, ...s.bind.map((t) => (t < 0 ? zero : buffers[t]))]
+    let table = null;
+    if (s.table) { // a step's own constant (Resize's and Pad's index tables)
+      table = device.createBuffer({ size: Math.max(4, s.table.byteLength), usage: S.STORAGE | S.COPY_DST });
+      device.queue.writeBuffer(table, 0, s.table);
+    }
+    const entries = [params, ...s.bind.map((t) => (t === "table" ? table : t < 0 ? zero : buffers[t]))]
       .map((buffer, binding) => ({ binding, resource: { buffer } }));
     const groups = Math.ceil(s.count / WORKGROUP);
     const x = Math.min(groups, MAX_GROUPS);
