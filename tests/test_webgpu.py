@@ -71,6 +71,11 @@ def compare(page, sgm: bytes, runs: int = 3) -> dict:
 
 def test_swiftshader_adapter(page):
     assert page.evaluate("() => window.sgw.adapter()") == {"vendor": "google", "architecture": "swiftshader"}
+    caps = page.evaluate("() => window.sgw.capabilities()")
+    assert caps["simd"] is True and caps["threads"]["hardwareConcurrency"] >= 1
+    gpu = caps["webgpu"]
+    assert gpu["architecture"] == "swiftshader" and isinstance(gpu["shaderF16"], bool)
+    assert gpu["limits"]["maxStorageBufferBindingSize"] >= 1 << 27 and gpu["features"] == sorted(gpu["features"])
 
 
 def test_tiny_cnn_equals_wasm(page):

@@ -148,6 +148,14 @@ export class Session {
   release(): void;
 }
 
+/** What the host offers: wasm SIMD, wasm threads, the WebGPU adapter (or why there is none). */
+export function capabilities(): Promise<{
+  simd: boolean;
+  threads: { available: boolean; crossOriginIsolated: boolean; hardwareConcurrency: number };
+  webgpu: { reason: string } | { vendor: string; architecture: string; device: string; description: string;
+    features: string[]; shaderF16: boolean; limits: Record<string, number> };
+}>;
+
 /** The ops the webgpu backend has WGSL kernels for. */
 export const WEBGPU_OPS: readonly string[];
 

@@ -17,6 +17,7 @@ export { SparsegateError } from "./errors.js";
 export { Tensor } from "./tensor.js";
 export { runtimeVersion } from "./backends/wasm/index.js";
 export { WEBGPU_OPS } from "./backends/webgpu/index.js";
+export { capabilities } from "./capabilities.js";
 export { clearModelCache } from "./cache.js";
 export { RUNTIME_FILES } from "./files.js";
 export { imageToTensor, Transform } from "./vision/images.js";
