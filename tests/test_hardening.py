@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Input positions each op may leave absent (-1): stated here independently of
 # wasm/src/ops/registry.h, which must agree.
-OPTIONAL = {"Conv": {2, 3, 4}, "Gemm": {2, 3, 4}, "Resize": {1, 2, 3}, "Dequantize": {1},
+OPTIONAL = {"Conv": {2, 3, 4}, "Gemm": {2, 3, 4}, "ConvTranspose": {2}, "LayerNormalization": {2},
+            "Resize": {1, 2, 3}, "Dequantize": {1},
             "ConvInt8": {3}, "GemmInt8": {3}, "SparseConv": {4}, "SparseGemm": {4}}
 
 
